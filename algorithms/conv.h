@@ -114,6 +114,14 @@ const char *conv_algo_name(int i);  /* NULL past the end */
 int conv_algo_applies(const char *algo, const conv_desc *d,
                       char *why, size_t n);
 
+/*
+ * Scratch bytes a plan of `algo` for the checked descriptor d would own
+ * with `threads` threads (0 = default), without building it. SIZE_MAX if
+ * the size overflows; 0 for an unknown or inapplicable algorithm.
+ */
+size_t conv_algo_workspace_bytes(const char *algo, const conv_desc *d,
+                                 int threads);
+
 typedef struct conv_plan conv_plan;
 
 /*

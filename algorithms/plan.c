@@ -60,6 +60,18 @@ static int resolve_threads(int requested)
     return requested > 0 ? requested : omp_get_max_threads();
 }
 
+size_t conv_algo_workspace_bytes(const char *algo, const conv_desc *d,
+                                 int threads)
+{
+    const conv_algo *a = conv_algo_find(algo);
+
+    if (a == NULL || d == NULL || !a->applies(d, NULL, 0))
+        return 0;
+    if (a->workspace_bytes == NULL)
+        return 0;
+    return a->workspace_bytes(d, resolve_threads(threads));
+}
+
 static conv_status plan_validate(const conv_desc *d, const char *algo,
                                  const conv_options *o, conv_desc *out,
                                  const conv_algo **a)

@@ -1,0 +1,39 @@
+/* Command-line helpers shared by the convbench commands. */
+#ifndef BENCH_ARGS_H
+#define BENCH_ARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit status for bad input (flags, descriptors, files). */
+#define BENCH_EXIT_USAGE 2
+
+/* Prints "convbench: " and the message to stderr. */
+void bench_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Parses the whole of `text` as a decimal integer in [min, max] for flag
+ * `flag`. Returns 0, or -1 after printing "--flag 'text': must be ...".
+ */
+int bench_parse_int(const char *flag, const char *text, int64_t min,
+                    int64_t max, int64_t *out);
+
+/*
+ * If argv[*i] is `--name VALUE` or `--name=VALUE`, stores VALUE, advances
+ * *i past it and returns 1; returns -1 (after a message) if the value is
+ * missing, 0 if argv[*i] is another argument.
+ */
+int bench_flag_value(int argc, char **argv, int *i, const char *name,
+                     const char **value);
+
+/*
+ * Splits a comma-separated list of algorithm names; every name must be a
+ * library algorithm or one of `extra` (NULL-terminated). "all" expands to
+ * every library algorithm followed by `all_extra`. Returns the count, or
+ * -1 after a message naming the unknown entry.
+ */
+int bench_parse_algos(const char *list, const char *const *extra,
+                      const char *const *all_extra, char names[][32],
+                      int max);
+
+#endif
