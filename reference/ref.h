@@ -10,7 +10,10 @@
 /*
  * y[N][K][P][Q] in double, and per output the bound
  * beta = |b[k]| + sum over taps of |x * w|, for a checked descriptor d.
- * b may be NULL. Returns CONV_EINVAL for a descriptor that fails the check.
+ * b may be NULL (no bias), beta may be NULL (not wanted). Returns
+ * CONV_EINVAL for a descriptor that fails the check, or whose p and q
+ * differ from what the check computes. Results are bitwise the same at
+ * any thread count.
  */
 conv_status ref_conv(const conv_desc *d, const float *x, const float *w,
                      const float *b, double *y, double *beta);
@@ -44,8 +47,8 @@ typedef struct ref_tolerance {
     const char *why;
 } ref_tolerance;
 
-/* The row for `algo` (prefix match for families like "winograd_");
- * an unknown name gets the strictest row. */
+/* The row whose name equals `algo`; an unknown name (or NULL) gets the
+ * strictest row. */
 const ref_tolerance *ref_tolerance_for(const char *algo);
 
 /* The whole table, NULL-terminated by algo == NULL. */
@@ -63,6 +66,19 @@ typedef struct ref_exact_fill {
 } ref_exact_fill;
 
 ref_exact_fill ref_exact_fill_for(const conv_desc *d);
+
+/* Elements are generated in aligned chunks of this many, each chunk from
+ * its own counter-based stream. */
+#define REF_FILL_CHUNK 4096
+
+/*
+ * a[0..n) = integers in [-max_abs, max_abs]: each chunk of REF_FILL_CHUNK
+ * elements (the last one may be shorter, of length m) holds exactly
+ * floor(density * m + 0.5) non-zero entries at pseudo-random positions,
+ * the rest are zero. So any run of L consecutive entries holds at most
+ * (ceil((L - 1) / REF_FILL_CHUNK) + 1) * floor(density * REF_FILL_CHUNK
+ * + 0.5) non-zero ones: a guarantee, not an expectation.
+ */
 void ref_fill_ints(float *a, int64_t n, int max_abs, double density,
                    uint64_t seed);
 

@@ -1,0 +1,88 @@
+/*
+ * The tolerance table: how far each algorithm may stray from the fp64
+ * reference on random real-valued data (ref_fill_real), in units of
+ * FLT_EPSILON of the metric e = |y - yref| / beta, and whether it must be
+ * bit-exact on exact integer fills. Every bound carries its reason.
+ */
+#include "ref.h"
+
+#include <string.h>
+
+/*
+ * NOTE: why one bound for the dot-product algorithms whatever the length.
+ * An fp32 sum of L = (C/G)*R*S products and the bias, in any order, has
+ * the classic worst-case error gamma(L+1) = (L+1)*u/(1-(L+1)*u) with
+ * u = FLT_EPSILON/2, relative to beta: about (L+1)/2 in our units. That
+ * bound is useless as a test for long sums: at L = 4608 it is 2300 eps,
+ * more than the error of dropping a whole tap (about 1/(L*FLT_EPSILON) =
+ * 1800 eps there). But on ref_fill_real's zero-mean data the partial sums
+ * grow like sqrt(j), and their roundings add like a random walk, so the
+ * error stays near one eps relative to beta whatever L is. Measured with
+ * the worst order (one sequential fp32 sum, no FMA), the largest e over
+ * 10^6 outputs was 0.9 eps at L = 1, 2.2 eps at L = 9..64 and 1.3 eps at
+ * L = 20000. 8 eps is the worst-case bound itself for L <= 15 and leaves
+ * a 3.6x margin above that, while a dropped tap still shows as hundreds
+ * of eps up to L = 20000. On one-signed data (post-ReLU inputs) the error
+ * grows like sqrt(L) instead: 36 eps at L = 4608. These bounds are for
+ * ref_fill_real data only.
+ */
+#define DOT_EPS 8.0
+
+/* PROVISIONAL bounds, to be tightened from measurements by whoever
+ * owns each algorithm. */
+#define WINO2_EPS 32.0
+#define WINO4_EPS 512.0
+#define WINO6_EPS 8192.0
+#define FFT_EPS 512.0
+/* auto may choose any row above, so it takes the loosest. */
+#define AUTO_EPS WINO6_EPS
+
+const ref_tolerance ref_tolerances[] = {
+    {"direct", DOT_EPS, 1,
+     "a plain fp32 dot product of (C/G)*R*S taps plus the bias: 8 eps is "
+     "the worst case for up to 15 taps and, on zero-mean data, 3.6x the "
+     "largest error measured for any length up to 20000 (see tolerance.c)"},
+    {"im2col_gemm", DOT_EPS, 1,
+     "SGEMM sums the same (C/G)*R*S products as direct, in blocks; "
+     "blocking only shortens the chains, so the direct bound holds"},
+    {"conv1x1", DOT_EPS, 1,
+     "SGEMM over C/G channels: the same dot products as direct"},
+    {"winograd_f2x2", WINO2_EPS, 0,
+     "PROVISIONAL until measured: F(2x2,3x3) transforms use only 0, +-1 "
+     "and +-1/2, so the error is a few times direct's; 4x its bound"},
+    {"winograd_f4x4", WINO4_EPS, 0,
+     "PROVISIONAL until measured: F(4x4,3x3) interpolates at 0, +-1, "
+     "+-2; transform entries up to 8 and their cancellation are expected "
+     "to cost 10-100x the direct error"},
+    {"winograd_f6x6", WINO6_EPS, 0,
+     "PROVISIONAL until measured: F(6x6,3x3) adds the points +-1/2; "
+     "transform entries up to 32 are expected to cost 100-1000x direct"},
+    {"fft", FFT_EPS, 0,
+     "PROVISIONAL until measured: an fp32 FFT spreads rounding of order "
+     "log2(tile)*u*(tile norm) over every output of the tile, so a small "
+     "output next to large ones sees more than its own beta suggests"},
+    {"auto", AUTO_EPS, 0,
+     "may choose any algorithm above, Winograd F(6x6) included, so it "
+     "takes the loosest bound and promises no exactness"},
+    {NULL, 0.0, 0, NULL},
+};
+
+/* Smallest bound; among equals an exact row first, then table order. */
+static const ref_tolerance *strictest(void)
+{
+    const ref_tolerance *best = &ref_tolerances[0];
+
+    for (const ref_tolerance *t = ref_tolerances; t->algo != NULL; t++)
+        if (t->eps < best->eps || (t->eps == best->eps && t->exact
+                                   && !best->exact))
+            best = t;
+    return best;
+}
+
+const ref_tolerance *ref_tolerance_for(const char *algo)
+{
+    for (const ref_tolerance *t = ref_tolerances; algo && t->algo; t++)
+        if (strcmp(t->algo, algo) == 0)
+            return t;
+    return strictest();
+}
