@@ -80,10 +80,10 @@ static conv_status dnnl_failure(dnnl_status_t st, const char *call,
     } while (0)
 
 /*
- * oneDNN here is built on OpenMP (Debian's libdnnl2 links libgomp). It
- * sizes its parallel regions from the calling thread's OpenMP thread
- * count: the JIT kernels fix their work split when the primitive is
- * created, and the GEMM paths read the count again when they run. So the
+ * oneDNN here is built on OpenMP (Debian's libdnnl2 links libgomp) and
+ * takes its thread count from the calling thread's OpenMP setting: when a
+ * primitive is created (work splits and per-thread scratchpads are sized
+ * then, and its cache keys on the count) and when one runs. So the
  * handle's count is set around both, and the caller's count put back.
  */
 static int threads_push(int threads)
@@ -199,11 +199,59 @@ static conv_status fit_axis(int64_t in, int64_t pad0, int64_t pad1,
     return CONV_OK;
 }
 
+/* Input and output in the caller's NCHW and for the primitive; the
+ * input keeps its full strides but only the used rows and columns. */
+static conv_status data_descs(const conv_desc *d, int any, const axis *ah,
+                              const axis *aw, descs *m)
+{
+    dnnl_format_tag_t tag = any ? dnnl_format_tag_any : dnnl_nchw;
+    dnnl_dims_t src_dims = {d->n, d->c, ah->used, aw->used};
+    dnnl_dims_t src_strides = {d->c * d->h * d->w, d->h * d->w, d->w, 1};
+    dnnl_dims_t dst_dims = {d->n, d->k, d->p, d->q};
+
+    DNNL_TRY(dnnl_memory_desc_init_by_strides(&m->user_src, 4, src_dims,
+                 dnnl_f32, src_strides), "input");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&m->src, 4, src_dims, dnnl_f32,
+                 tag), "input");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&m->user_dst, 4, dst_dims,
+                 dnnl_f32, dnnl_nchw), "output");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&m->dst, 4, dst_dims, dnnl_f32,
+                 tag), "output");
+    return CONV_OK;
+}
+
+/*
+ * Weights and bias. OIHW with K/G filters per group is oneDNN's goihw:
+ * group g's filters are the contiguous block g*(K/G) .. (g+1)*(K/G)-1,
+ * each reading C/G channels.
+ */
+static conv_status weight_descs(const conv_desc *d, int any, descs *m)
+{
+    int64_t g = d->groups;
+    dnnl_dims_t dims = {g, d->k / g, d->c / g, d->r, d->s};
+    dnnl_format_tag_t user = g > 1 ? dnnl_goihw : dnnl_oihw;
+    int nd = g > 1 ? 5 : 4;
+    const dnnl_dim_t *first = g > 1 ? dims : dims + 1;
+    dnnl_dims_t bias_dims = {d->k};
+
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&m->user_wei, nd, first,
+                 dnnl_f32, user), "weights");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&m->wei, nd, first, dnnl_f32,
+                 any ? dnnl_format_tag_any : user), "weights");
+
+    /* TODO: the bias is always part of the primitive, zeros when the
+     * caller gives none (set_weights comes after create), so oneDNN adds
+     * K*P*Q useless zeros that our algorithms skip: one add per output,
+     * under 1% of the work unless (C/G)*R*S is tiny. */
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&m->bias, 1, bias_dims, dnnl_f32,
+                 dnnl_x), "bias");
+    return CONV_OK;
+}
+
 static conv_status make_descs(const onednn_conv *h, descs *m)
 {
     const conv_desc *d = &h->d;
     int any = h->layout == ONEDNN_ANY;
-    int64_t g = d->groups;
     axis ah, aw;
     conv_status s;
 
@@ -213,37 +261,12 @@ static conv_status make_descs(const onednn_conv *h, descs *m)
         s = fit_axis(d->w, d->pad_left, d->pad_right,
                      (d->s - 1) * d->dil_w + 1, d->stride_w, d->q,
                      "column", &aw);
+    if (s == CONV_OK)
+        s = data_descs(d, any, &ah, &aw, m);
+    if (s == CONV_OK)
+        s = weight_descs(d, any, m);
     if (s != CONV_OK)
         return s;
-
-    /* x[N][C][H][W], of which the leading used rows and columns. */
-    dnnl_dims_t src_dims = {d->n, d->c, ah.used, aw.used};
-    dnnl_dims_t src_strides = {d->c * d->h * d->w, d->h * d->w, d->w, 1};
-    DNNL_TRY(dnnl_memory_desc_init_by_strides(&m->user_src, 4, src_dims,
-                 dnnl_f32, src_strides), "input");
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&m->src, 4, src_dims, dnnl_f32,
-                 any ? dnnl_format_tag_any : dnnl_nchw), "input");
-
-    /* OIHW with K/G filters per group is goihw: group g's filters are
-     * the contiguous block g*(K/G) .. (g+1)*(K/G)-1. */
-    dnnl_dims_t wei_dims = {g, d->k / g, d->c / g, d->r, d->s};
-    int wnd = g > 1 ? 5 : 4;
-    const int64_t *wdims = g > 1 ? wei_dims : wei_dims + 1;
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&m->user_wei, wnd, wdims,
-                 dnnl_f32, g > 1 ? dnnl_goihw : dnnl_oihw), "weights");
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&m->wei, wnd, wdims, dnnl_f32,
-                 any ? dnnl_format_tag_any : g > 1 ? dnnl_goihw : dnnl_oihw),
-             "weights");
-
-    dnnl_dims_t bias_dims = {d->k};
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&m->bias, 1, bias_dims, dnnl_f32,
-                 dnnl_x), "bias");
-
-    dnnl_dims_t dst_dims = {d->n, d->k, d->p, d->q};
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&m->user_dst, 4, dst_dims,
-                 dnnl_f32, dnnl_nchw), "output");
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&m->dst, 4, dst_dims, dnnl_f32,
-                 any ? dnnl_format_tag_any : dnnl_nchw), "output");
 
     /* oneDNN counts dilation from 0, as benchdnn's dh does. */
     m->strides[0] = d->stride_h;

@@ -18,7 +18,10 @@ typedef struct onednn_conv onednn_conv;
 /*
  * Limits oneDNN to an instruction set ("avx2", "avx512_core", "native")
  * before its first primitive is made; later calls have no effect.
- * Returns CONV_EINVAL for an unknown name.
+ * Returns CONV_EINVAL for an unknown name. Once the limit is fixed (by
+ * this call, or by any use of oneDNN, onednn_isa() included), asking
+ * again for the limit this call set returns CONV_OK, anything else
+ * CONV_ESTATE.
  */
 conv_status onednn_set_max_isa(const char *isa);
 
@@ -26,6 +29,9 @@ conv_status onednn_set_max_isa(const char *isa);
 const char *onednn_isa(void);
 const char *onednn_version(void);
 
+/* threads: OpenMP threads oneDNN uses for this handle (0: OpenMP's
+ * default). A descriptor that reads no input row or no input column at
+ * all (every tap in the leading padding) gets CONV_EUNSUPPORTED. */
 conv_status onednn_conv_create(onednn_conv **h, const conv_desc *d,
                                onednn_layout layout, int threads);
 
