@@ -1,0 +1,655 @@
+/*
+ * winograd_f2x2, winograd_f4x4, winograd_f6x6: Lavin-Gray minimal
+ * filtering F(m x m, 3x3) for 3x3 kernels with stride 1 and no dilation.
+ *
+ * In one dimension, m outputs of a 3-tap correlation of an alpha = m + 2
+ * sample tile d with filter g are
+ *   y = A^T [ (G g) .* (B^T d) ]
+ * with alpha multiplications instead of 3m; in two dimensions
+ *   Y = A^T [ (G g G^T) .* (B^T D B) ] A,
+ * alpha^2 multiplications for m^2 outputs instead of 9 m^2. Summed over
+ * input channels, the products at each of the alpha^2 transform points xi
+ * form a matrix product over channels:
+ *   M[xi][k][tile] = sum_c U[xi][k][c] * V[xi][c][tile],
+ * U = G g G^T (once, in set_weights), V = B^T D B (per tile).
+ *
+ * execute walks blocks of tiles; for each block all threads transform the
+ * input (V), multiply per point (M) and transform the output (y), so a
+ * block's V and M stay in cache between the three phases.
+ */
+#include "winograd.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Bytes of V and M a block aims for: about half of a 2 MiB L2. */
+#define BLOCK_BYTES ((int64_t)1 << 20)
+/* Fewer tiles per block than this and U's traffic dominates. */
+#define BLOCK_MIN_TILES 32
+#define BLOCK_MAX_TILES 512
+
+/*
+ * Interpolation points (infinity is always the last point, not listed).
+ * The error of F(m, 3) grows with the spread of |p|^(m-1) over the points
+ * (the Vandermonde condition): small points are better, but they must be
+ * distinct, and dyadic so that every transform entry is exact in fp32.
+ * F(2x2): 0, +-1 is the only symmetric choice. F(4x4): 0, +-1, +-2 is
+ * Lavin's choice; F(6x6): 0, +-1, +-2, +-1/2 keeps the largest power at
+ * 2^5 and its reciprocal, the choice measured most accurate among the
+ * dyadic sets tried (see wino_measured_points below).
+ */
+static const double points_f2[] = {0.0, 1.0, -1.0};
+static const double points_f4[] = {0.0, 1.0, -1.0, 2.0, -2.0};
+static const double points_f6[] = {0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5};
+
+static const double *points_for(int m)
+{
+    return m == 2 ? points_f2 : m == 4 ? points_f4 : points_f6;
+}
+
+/* Coefficients of prod over finite points l != skip of (x - p_l). */
+static void poly_without(const double *p, int npts, int skip, double *c)
+{
+    int deg = 0;
+
+    c[0] = 1.0;
+    for (int l = 0; l < npts; l++) {
+        if (l == skip)
+            continue;
+        c[deg + 1] = 0.0;
+        for (int k = deg + 1; k > 0; k--)
+            c[k] = c[k - 1] - p[l] * c[k];
+        c[0] = -p[l] * c[0];
+        deg++;
+    }
+}
+
+/*
+ * The matrices of F(m, 3) from finite points p[0..alpha-2] and infinity.
+ * The correlation y = A^T[(G g) .* (B^T d)] is the transpose of the
+ * Toom-Cook product of a degree m-1 and a degree 2 polynomial: A^T is the
+ * evaluation at the points (transposed), G the evaluation of the filter,
+ * B^T the transposed interpolation. Interpolation row j is the Lagrange
+ * polynomial prod_{l != j} (x - p_l) / N_j; its denominator N_j moves into
+ * G so that B^T holds the (exact, dyadic) polynomial coefficients.
+ */
+void wino_matrices_from_points(int m, const double *p, wino_matrices *w)
+{
+    int alpha = m + 2, nf = alpha - 1;
+
+    memset(w, 0, sizeof *w);
+    w->m = m;
+    w->alpha = alpha;
+    for (int j = 0; j < nf; j++) {
+        double nj = 1.0;
+
+        for (int l = 0; l < nf; l++)
+            nj *= l == j ? 1.0 : p[j] - p[l];
+        for (int i = 0; i < m; i++)
+            w->at[i][j] = pow(p[j], i);
+        for (int k = 0; k < 3; k++)
+            w->g[j][k] = pow(p[j], k) / nj;
+        poly_without(p, nf, j, w->bt[j]);
+    }
+
+    /* The point at infinity reads the leading coefficients. */
+    w->at[m - 1][nf] = 1.0;
+    w->g[nf][2] = 1.0;
+    poly_without(p, nf, -1, w->bt[nf]);
+}
+
+int wino_matrices_for(int m, wino_matrices *w)
+{
+    if (m != 2 && m != 4 && m != 6)
+        return 0;
+    wino_matrices_from_points(m, points_for(m), w);
+    return 1;
+}
+
+static void to_sparse(const double *a, int rows, int cols, wino_sparse *s)
+{
+    memset(s, 0, sizeof *s);
+    s->rows = rows;
+    s->cols = cols;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            double v = a[r * WINO_ALPHA_MAX + c];
+
+            if (v == 0.0)
+                continue;
+            s->col[r][s->nnz[r]] = c;
+            s->val[r][s->nnz[r]++] = (float)v;
+        }
+}
+
+/* ---- Geometry and workspace ---------------------------------------- */
+
+static int64_t div_up(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+static size_t round16(size_t n)
+{
+    return (n + 15) & ~(size_t)15;
+}
+
+/*
+ * Tiles per block: enough that V and M fill about BLOCK_BYTES, at least
+ * BLOCK_MIN_TILES so U's traffic per block is paid over many tiles, and
+ * balanced so the last block is not a sliver.
+ */
+static int64_t tiles_per_block(int64_t npts, int64_t cg, int64_t kpad,
+                               int64_t tiles)
+{
+    int64_t per_tile = npts * (cg + kpad) * (int64_t)sizeof(float);
+    int64_t cap = BLOCK_BYTES / per_tile / WINO_LANES * WINO_LANES;
+    int64_t blocks;
+
+    if (cap < BLOCK_MIN_TILES)
+        cap = BLOCK_MIN_TILES;
+    if (cap > BLOCK_MAX_TILES)
+        cap = BLOCK_MAX_TILES;
+    blocks = div_up(tiles, cap);
+    return div_up(div_up(tiles, blocks), WINO_LANES) * WINO_LANES;
+}
+
+/* Fills everything but the transform matrices; 0 if a size overflows. */
+static int geom_init(const conv_desc *d, int m, wino_geom *q)
+{
+    size_t vrow, mrow;
+
+    q->d = d;
+    q->m = m;
+    q->alpha = m + 2;
+    q->npts = q->alpha * q->alpha;
+    q->cg = d->c / d->groups;
+    q->kg = d->k / d->groups;
+    q->nkb = div_up(q->kg, WINO_MR);
+    q->th = div_up(d->p, m);
+    q->tw = div_up(d->q, m);
+    q->tiles = d->n * q->th * q->tw;
+    q->tb = tiles_per_block(q->npts, q->cg, q->nkb * WINO_MR, q->tiles);
+
+    /* Input that valid outputs never read (negative end padding) is
+     * left out, so it cannot add rounding error to them. */
+    q->hlim = d->pad_bottom < 0 ? d->h + d->pad_bottom : d->h;
+    q->wlim = d->pad_right < 0 ? d->w + d->pad_right : d->w;
+
+    /* One extra line per point breaks the power-of-two stride between
+     * points, which would make all points collide in one cache set. */
+    if (!conv_mul_size((size_t)q->cg, (size_t)q->tb, &vrow)
+        || !conv_mul_size((size_t)q->nkb * WINO_MR, (size_t)q->tb, &mrow)
+        || vrow > SIZE_MAX / 2 || mrow > SIZE_MAX / 2)
+        return 0;
+    q->v_ld = round16(vrow) + 16;
+    q->m_ld = round16(mrow) + 16;
+    return 1;
+}
+
+/* Bytes of V and M for one block, or SIZE_MAX on overflow. */
+static size_t geom_workspace(const wino_geom *q)
+{
+    size_t floats, bytes;
+
+    if (q->v_ld > SIZE_MAX - q->m_ld
+        || !conv_mul_size((size_t)q->npts, q->v_ld + q->m_ld, &floats)
+        || !conv_mul_size(floats, sizeof(float), &bytes))
+        return SIZE_MAX;
+    return bytes;
+}
+
+static int wino_applies(const conv_desc *d, char *why, size_t n)
+{
+    if (d->r != 3 || d->s != 3)
+        return conv_why(why, n, "needs a 3x3 kernel with stride 1 and no "
+                        "dilation (got %lldx%lld)", (long long)d->r,
+                        (long long)d->s);
+    if (d->stride_h != 1 || d->stride_w != 1)
+        return conv_why(why, n, "needs a 3x3 kernel with stride 1 and no "
+                        "dilation (got stride %lldx%lld)",
+                        (long long)d->stride_h, (long long)d->stride_w);
+    if (d->dil_h != 1 || d->dil_w != 1)
+        return conv_why(why, n, "needs a 3x3 kernel with stride 1 and no "
+                        "dilation (got dilation %lldx%lld)",
+                        (long long)d->dil_h, (long long)d->dil_w);
+    return 1;
+}
+
+static size_t wino_workspace(const conv_desc *d, int m)
+{
+    wino_geom q;
+
+    if (!geom_init(d, m, &q))
+        return SIZE_MAX;
+    return geom_workspace(&q);
+}
+
+/* ---- Portable kernels ---------------------------------------------- */
+
+/*
+ * Lane arrays: element (i, j) of 8 tiles is the 8 floats at
+ * a + (i*si + j*sj) * WINO_LANES.
+ * out(r, f) = sum_e val[r][e] * in(col[r][e], f), f < nfree, where
+ * in(i, f) = in[i*in_i + f*in_f] and out(r, f) = out[r*out_r + f*out_f].
+ */
+static void apply_lanes(const wino_sparse *mt, const float *in, int in_i,
+                        int in_f, float *out, int out_r, int out_f,
+                        int nfree)
+{
+    for (int r = 0; r < mt->rows; r++)
+        for (int f = 0; f < nfree; f++) {
+            float acc[WINO_LANES] = {0};
+
+            for (int e = 0; e < mt->nnz[r]; e++) {
+                const float *src = in + (mt->col[r][e] * in_i + f * in_f)
+                                        * WINO_LANES;
+
+                for (int l = 0; l < WINO_LANES; l++)
+                    acc[l] += mt->val[r][e] * src[l];
+            }
+            memcpy(out + (r * out_r + f * out_f) * WINO_LANES, acc,
+                   sizeof acc);
+        }
+}
+
+/* Where lane group l0 of block b starts: the first tile's origin. */
+typedef struct lane_walk {
+    int64_t n, oy, ox;
+} lane_walk;
+
+static void walk_start(const wino_geom *q, int64_t t, lane_walk *w)
+{
+    wino_tile_origin(q, t, &w->n, &w->oy, &w->ox);
+}
+
+/* The next tile along the row, then the next row, then the next image. */
+static void walk_next(const wino_geom *q, lane_walk *w)
+{
+    w->ox += q->m;
+    if (w->ox < q->tw * q->m)
+        return;
+    w->ox = 0;
+    w->oy += q->m;
+    if (w->oy < q->th * q->m)
+        return;
+    w->oy = 0;
+    w->n++;
+}
+
+/* The alpha x alpha input tiles of `nl` tiles from tile t, channel c of
+ * group g, into lanes (zeros outside the input and for lanes >= nl). */
+static void gather_lanes(const wino_geom *q, int64_t g, int64_t c,
+                         int64_t t, int64_t nl, const float *x, float *d)
+{
+    const conv_desc *cd = q->d;
+    int a = q->alpha;
+    lane_walk w;
+
+    memset(d, 0, (size_t)a * a * WINO_LANES * sizeof(float));
+    walk_start(q, t, &w);
+    for (int64_t l = 0; l < nl && l < WINO_LANES; l++) {
+        const float *xc = x + ((w.n * cd->c + g * q->cg + c) * cd->h)
+                              * cd->w;
+
+        for (int i = 0; i < a; i++) {
+            int64_t iy = w.oy - cd->pad_top + i;
+
+            for (int j = 0; j < a && iy >= 0 && iy < q->hlim; j++) {
+                int64_t ix = w.ox - cd->pad_left + j;
+
+                if (ix >= 0 && ix < q->wlim)
+                    d[(i * a + j) * WINO_LANES + l] = xc[iy * cd->w + ix];
+            }
+        }
+        walk_next(q, &w);
+    }
+}
+
+static void input_portable(const wino_geom *q, const wino_block *b,
+                           int64_t c, const float *x, float *v)
+{
+    int a = q->alpha;
+    float d[WINO_ALPHA_MAX * WINO_ALPHA_MAX * WINO_LANES];
+    float t[WINO_ALPHA_MAX * WINO_ALPHA_MAX * WINO_LANES];
+    float o[WINO_ALPHA_MAX * WINO_ALPHA_MAX * WINO_LANES];
+
+    for (int64_t l0 = 0; l0 < b->nt; l0 += WINO_LANES) {
+        gather_lanes(q, b->g, c, b->t0 + l0, b->nt - l0, x, d);
+
+        /* T = B^T D, then V = T B (as rows of B^T against rows of T). */
+        apply_lanes(&q->bt, d, a, 1, t, a, 1, a);
+        apply_lanes(&q->bt, t, 1, a, o, 1, a, a);
+        for (int xi = 0; xi < q->npts; xi++)
+            memcpy(v + xi * q->v_ld + c * q->tb + l0, o + xi * WINO_LANES,
+                   WINO_LANES * sizeof(float));
+    }
+}
+
+/* M[k][t] for the block's tiles: U rows packed WINO_MR at a time. */
+static void multiply_portable(const wino_geom *q, const wino_block *b,
+                              const float *u, const float *v, float *mm)
+{
+    int64_t nt8 = div_up(b->nt, WINO_LANES) * WINO_LANES;
+
+    for (int64_t kb = 0; kb < q->nkb; kb++) {
+        const float *up = u + kb * q->cg * WINO_MR;
+
+        for (int64_t t = 0; t < nt8; t += WINO_LANES) {
+            float acc[WINO_MR][WINO_LANES] = {{0}};
+
+            for (int64_t c = 0; c < q->cg; c++)
+                for (int r = 0; r < WINO_MR; r++)
+                    for (int l = 0; l < WINO_LANES; l++)
+                        acc[r][l] += up[c * WINO_MR + r]
+                                     * v[c * q->tb + t + l];
+            for (int r = 0; r < WINO_MR; r++)
+                memcpy(mm + (kb * WINO_MR + r) * q->tb + t, acc[r],
+                       sizeof acc[r]);
+        }
+    }
+}
+
+void wino_store_lanes(const wino_geom *q, const wino_block *b, int64_t k,
+                      int64_t l0, const float *ylanes, float *y)
+{
+    const conv_desc *d = q->d;
+    int m = q->m;
+    lane_walk w;
+
+    walk_start(q, b->t0 + l0, &w);
+    for (int64_t l = 0; l < WINO_LANES && l0 + l < b->nt; l++) {
+        float *yk = y + ((w.n * d->k + b->g * q->kg + k) * d->p) * d->q;
+        int64_t rows = d->p - w.oy < m ? d->p - w.oy : m;
+        int64_t cols = d->q - w.ox < m ? d->q - w.ox : m;
+
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < cols; j++)
+                yk[(w.oy + i) * d->q + w.ox + j] =
+                    ylanes[(i * m + j) * WINO_LANES + l];
+        walk_next(q, &w);
+    }
+}
+
+static void output_portable(const wino_geom *q, const wino_block *b,
+                            int64_t k, const float *mm, const float *bias,
+                            float *y)
+{
+    int a = q->alpha, m = q->m;
+    float d[WINO_ALPHA_MAX * WINO_ALPHA_MAX * WINO_LANES];
+    float t[WINO_ALPHA_MAX * WINO_ALPHA_MAX * WINO_LANES];
+    float o[WINO_ALPHA_MAX * WINO_ALPHA_MAX * WINO_LANES];
+
+    for (int64_t l0 = 0; l0 < b->nt; l0 += WINO_LANES) {
+        for (int xi = 0; xi < q->npts; xi++)
+            memcpy(d + xi * WINO_LANES, mm + xi * q->m_ld + k * q->tb + l0,
+                   WINO_LANES * sizeof(float));
+
+        /* T = A^T M (m x alpha), then Y = T A (m x m), then the bias. */
+        apply_lanes(&q->at, d, a, 1, t, a, 1, a);
+        apply_lanes(&q->at, t, 1, a, o, 1, m, m);
+        for (int i = 0; i < m * m * WINO_LANES; i++)
+            o[i] += bias[b->g * q->kg + k];
+        wino_store_lanes(q, b, k, l0, o, y);
+    }
+}
+
+static const wino_kernels kernels_portable = {
+    input_portable, multiply_portable, output_portable,
+};
+
+/* ---- Plans ----------------------------------------------------------- */
+
+typedef struct wino_state {
+    const char *name;
+    wino_geom q;
+    float *u;          /* [G][npts][nkb][cg][WINO_MR] */
+    float *bias;       /* [K], zeros without a bias */
+    size_t u_floats;
+    size_t ws_bytes;
+    wino_kernels kern;
+} wino_state;
+
+/* AVX2's input kernel gathers with int32 offsets into the whole input,
+ * padded by a tile on every side. */
+static int gathers_fit(const conv_desc *d)
+{
+    int64_t span = (d->h + 2 * WINO_ALPHA_MAX) * (d->w + 2 * WINO_ALPHA_MAX);
+
+    return d->n * d->c <= INT32_MAX / span;
+}
+
+static wino_kernels pick_kernels(const conv_desc *d)
+{
+    wino_kernels k = kernels_portable;
+
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        k.multiply = wino_kernels_avx2.multiply;
+        k.output = wino_kernels_avx2.output;
+        if (gathers_fit(d))
+            k.input = wino_kernels_avx2.input;
+    }
+    return k;
+}
+
+static void wino_destroy(void *state)
+{
+    wino_state *st = state;
+
+    if (st == NULL)
+        return;
+    conv_free(st->u);
+    conv_free(st->bias);
+    conv_free(st);
+}
+
+static conv_status wino_create(const conv_ctx *ctx, void **state, int m,
+                               const char *name)
+{
+    const conv_desc *d = ctx->desc;
+    wino_state *st = conv_alloc(sizeof *st);
+    wino_matrices w;
+    size_t u_bytes;
+
+    if (st == NULL)
+        return conv_fail(CONV_ENOMEM, "%s: cannot allocate state", name);
+    memset(st, 0, sizeof *st);
+    st->name = name;
+    if (!geom_init(d, m, &st->q)
+        || !conv_mul_size((size_t)d->groups * st->q.npts,
+                          (size_t)st->q.nkb * WINO_MR, &st->u_floats)
+        || !conv_mul_size(st->u_floats, (size_t)st->q.cg, &st->u_floats)
+        || !conv_mul_size(st->u_floats, sizeof(float), &u_bytes)) {
+        wino_destroy(st);
+        return conv_fail(CONV_EINVAL, "%s: transformed weights' size "
+                         "overflows", name);
+    }
+    wino_matrices_for(m, &w);
+    to_sparse(&w.bt[0][0], st->q.alpha, st->q.alpha, &st->q.bt);
+    to_sparse(&w.at[0][0], m, st->q.alpha, &st->q.at);
+    st->ws_bytes = geom_workspace(&st->q);
+    st->kern = pick_kernels(d);
+
+    /* Rows of U past K/G stay zero for good. */
+    st->u = conv_alloc(u_bytes);
+    st->bias = conv_alloc((size_t)d->k * sizeof(float));
+    if (st->u == NULL || st->bias == NULL) {
+        wino_destroy(st);
+        return conv_fail(CONV_ENOMEM, "%s: cannot allocate %zu bytes of "
+                         "transformed weights", name, u_bytes);
+    }
+    memset(st->u, 0, u_bytes);
+    *state = st;
+    return CONV_OK;
+}
+
+/* U = G g G^T for one filter g[3][3], in double. */
+static void filter_transform(const wino_matrices *w, const float *g,
+                             double u[WINO_ALPHA_MAX][WINO_ALPHA_MAX])
+{
+    double gg[WINO_ALPHA_MAX][3];
+
+    for (int i = 0; i < w->alpha; i++)
+        for (int j = 0; j < 3; j++)
+            gg[i][j] = w->g[i][0] * g[j] + w->g[i][1] * g[3 + j]
+                       + w->g[i][2] * g[6 + j];
+    for (int i = 0; i < w->alpha; i++)
+        for (int j = 0; j < w->alpha; j++)
+            u[i][j] = gg[i][0] * w->g[j][0] + gg[i][1] * w->g[j][1]
+                      + gg[i][2] * w->g[j][2];
+}
+
+static conv_status wino_set_weights(const conv_ctx *ctx, void *state,
+                                    const float *wt, const float *b)
+{
+    const conv_desc *d = ctx->desc;
+    wino_state *st = state;
+    const wino_geom *q = &st->q;
+    size_t per_point = (size_t)q->nkb * WINO_MR * q->cg;
+    wino_matrices w;
+
+    wino_matrices_for(q->m, &w);
+    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    for (int64_t k = 0; k < d->k; k++) {
+        int64_t g = k / q->kg, kk = k % q->kg;
+        float *ug = st->u + (size_t)g * q->npts * per_point
+                    + (size_t)(kk / WINO_MR) * q->cg * WINO_MR + kk % WINO_MR;
+
+        for (int64_t c = 0; c < q->cg; c++) {
+            double u[WINO_ALPHA_MAX][WINO_ALPHA_MAX];
+
+            filter_transform(&w, wt + (k * q->cg + c) * 9, u);
+            for (int xi = 0; xi < q->npts; xi++)
+                ug[xi * per_point + c * WINO_MR] =
+                    (float)u[xi / q->alpha][xi % q->alpha];
+        }
+    }
+    for (int64_t k = 0; k < d->k; k++)
+        st->bias[k] = b != NULL ? b[k] : 0.0f;
+    return CONV_OK;
+}
+
+/* The three phases of one block, run by every thread of the team; the
+ * first thread adds each phase's wall time (barrier to barrier) to t. */
+static void run_block(const wino_state *st, const wino_block *b,
+                      const float *x, float *y, float *v, float *mm,
+                      double *t)
+{
+    const wino_geom *q = &st->q;
+    size_t per_point = (size_t)q->nkb * WINO_MR * q->cg;
+    const float *ug = st->u + (size_t)b->g * q->npts * per_point;
+    int timer = t != NULL && omp_get_thread_num() == 0;
+    double t0 = timer ? conv_now() : 0.0, t1 = 0.0, t2 = 0.0;
+
+    #pragma omp for schedule(static)
+    for (int64_t c = 0; c < q->cg; c++)
+        st->kern.input(q, b, c, x, v);
+    if (timer)
+        t1 = conv_now();
+
+    #pragma omp for schedule(static)
+    for (int xi = 0; xi < q->npts; xi++)
+        st->kern.multiply(q, b, ug + xi * per_point, v + xi * q->v_ld,
+                          mm + xi * q->m_ld);
+    if (timer)
+        t2 = conv_now();
+
+    #pragma omp for schedule(static)
+    for (int64_t k = 0; k < q->kg; k++)
+        st->kern.output(q, b, k, mm, st->bias, y);
+    if (timer) {
+        t[0] += t1 - t0;
+        t[1] += t2 - t1;
+        t[2] += conv_now() - t2;
+    }
+}
+
+static conv_status wino_execute(const conv_ctx *ctx, void *state,
+                                const float *x, float *y, void *ws)
+{
+    const wino_state *st = state;
+    const wino_geom *q = &st->q;
+    float *v = ws;
+    float *mm = v + (size_t)q->npts * q->v_ld;
+    int64_t nblk = div_up(q->tiles, q->tb);
+    double t[3] = {0.0, 0.0, 0.0};
+
+    #pragma omp parallel num_threads(ctx->threads)
+    for (int64_t i = 0; i < ctx->desc->groups * nblk; i++) {
+        wino_block b;
+
+        b.g = i / nblk;
+        b.t0 = i % nblk * q->tb;
+        b.nt = q->tiles - b.t0 < q->tb ? q->tiles - b.t0 : q->tb;
+        run_block(st, &b, x, y, v, mm, ctx->profile ? t : NULL);
+    }
+
+    if (ctx->profile) {
+        ctx->profile->input_transform += t[0];
+        ctx->profile->multiply += t[1];
+        ctx->profile->output_transform += t[2];
+    }
+    return CONV_OK;
+}
+
+static void wino_describe(const conv_ctx *ctx, const void *state,
+                          char *buf, size_t n)
+{
+    const wino_state *st = state;
+
+    snprintf(buf, n, "%s tile %dx%d, %lld tiles/block, ws %.1f MiB, %s",
+             st->name, st->q.alpha, st->q.alpha, (long long)st->q.tb,
+             (double)st->ws_bytes / (1 << 20),
+             st->kern.multiply == kernels_portable.multiply
+             ? "portable C" : "AVX2");
+}
+
+/* ---- The three tables ------------------------------------------------ */
+
+static size_t workspace_f2(const conv_desc *d, int threads)
+{
+    return wino_workspace(d, 2);
+}
+
+static size_t workspace_f4(const conv_desc *d, int threads)
+{
+    return wino_workspace(d, 4);
+}
+
+static size_t workspace_f6(const conv_desc *d, int threads)
+{
+    return wino_workspace(d, 6);
+}
+
+static conv_status create_f2(const conv_ctx *ctx, void **state)
+{
+    return wino_create(ctx, state, 2, "winograd_f2x2");
+}
+
+static conv_status create_f4(const conv_ctx *ctx, void **state)
+{
+    return wino_create(ctx, state, 4, "winograd_f4x4");
+}
+
+static conv_status create_f6(const conv_ctx *ctx, void **state)
+{
+    return wino_create(ctx, state, 6, "winograd_f6x6");
+}
+
+const conv_algo conv_algo_winograd_f2x2 = {
+    "winograd_f2x2", wino_applies, workspace_f2, create_f2,
+    wino_set_weights, wino_execute, wino_describe, wino_destroy,
+};
+
+const conv_algo conv_algo_winograd_f4x4 = {
+    "winograd_f4x4", wino_applies, workspace_f4, create_f4,
+    wino_set_weights, wino_execute, wino_describe, wino_destroy,
+};
+
+const conv_algo conv_algo_winograd_f6x6 = {
+    "winograd_f6x6", wino_applies, workspace_f6, create_f6,
+    wino_set_weights, wino_execute, wino_describe, wino_destroy,
+};

@@ -1,0 +1,108 @@
+/*
+ * Internal to the Winograd family (winograd.c, winograd_avx2.c): the
+ * geometry of a plan, the transform matrices, and the three kernels each
+ * instruction set provides.
+ *
+ * Names: m is the output tile (2, 4 or 6), alpha = m + 2 the input tile,
+ * xi one of the alpha*alpha transform points. Tiles of all images of the
+ * batch are numbered t = (n*TH + ty)*TW + tx and processed in blocks of
+ * `tb` tiles; inside a block, 8 consecutive tiles share one vector (a
+ * "lane group"), so every transform works on 8 tiles at once.
+ *
+ * Buffers of one block, for group g:
+ *   V[xi][c][t]   transformed input   (row c of point xi: tb floats)
+ *   M[xi][k][t]   products            (row k of point xi: tb floats)
+ *   U[g][xi][kb][c][WINO_MR]  transformed weights, output channels packed
+ *                 WINO_MR at a time (k = kb*WINO_MR + r; rows past K/G
+ *                 are zero), so the multiply broadcasts WINO_MR weights
+ *                 per channel.
+ */
+#ifndef CONV_WINOGRAD_H
+#define CONV_WINOGRAD_H
+
+#include "algo.h"
+
+#define WINO_LANES 8       /* tiles per vector */
+#define WINO_MR 6          /* output channels per multiply micro-tile */
+#define WINO_ALPHA_MAX 8   /* input tile of F(6x6, 3x3) */
+
+/* A transform matrix row by row with its zeros dropped: row r is
+ * sum over e < nnz[r] of val[r][e] * (input col[r][e]). */
+typedef struct wino_sparse {
+    int rows, cols;
+    int nnz[WINO_ALPHA_MAX];
+    int col[WINO_ALPHA_MAX][WINO_ALPHA_MAX];
+    float val[WINO_ALPHA_MAX][WINO_ALPHA_MAX];
+} wino_sparse;
+
+/* The transforms of F(m, 3) in double: y = A^T [(G g) .* (B^T d)] for a
+ * tile d of alpha = m + 2 samples and a filter g of 3. */
+typedef struct wino_matrices {
+    int m, alpha;
+    double at[WINO_ALPHA_MAX][WINO_ALPHA_MAX];  /* m x alpha */
+    double g[WINO_ALPHA_MAX][3];                /* alpha x 3 */
+    double bt[WINO_ALPHA_MAX][WINO_ALPHA_MAX];  /* alpha x alpha */
+} wino_matrices;
+
+/* The matrices for finite points p[0..m] and infinity. */
+void wino_matrices_from_points(int m, const double *p, wino_matrices *w);
+
+/* The matrices the plans use for m = 2, 4 or 6 (0 for another m). */
+int wino_matrices_for(int m, wino_matrices *w);
+
+/* Everything execute needs to know about the shape, fixed at create. */
+typedef struct wino_geom {
+    const conv_desc *d;
+    int m, alpha, npts;         /* npts = alpha * alpha */
+    int64_t cg, kg, nkb;        /* channels per group; kg / WINO_MR up */
+    int64_t th, tw, tiles;      /* tiles per image (TH x TW), in all */
+    int64_t tb;                 /* tiles per block, a multiple of 8 */
+    int64_t hlim, wlim;         /* input rows / cols that may be read */
+    size_t v_ld, m_ld;          /* floats from one point to the next */
+    wino_sparse bt, at;         /* B^T (alpha x alpha), A^T (m x alpha) */
+} wino_geom;
+
+/* One block of tiles of one group. */
+typedef struct wino_block {
+    int64_t g;                  /* group */
+    int64_t t0, nt;             /* first tile and count (nt <= tb) */
+} wino_block;
+
+/*
+ * The kernels of one instruction set.
+ *   input:    channel c of block b: x -> V[.][c][.]; lanes past nt are 0.
+ *   multiply: one point: M[xi] = U[g][xi] * V[xi] for the block's tiles
+ *             (u, v, mm point at that point's matrices).
+ *   output:   channel k of block b: M[.][k][.] -> y (+ bias, cropped).
+ */
+typedef struct wino_kernels {
+    void (*input)(const wino_geom *q, const wino_block *b, int64_t c,
+                  const float *x, float *v);
+    void (*multiply)(const wino_geom *q, const wino_block *b,
+                     const float *u, const float *v, float *mm);
+    void (*output)(const wino_geom *q, const wino_block *b, int64_t k,
+                   const float *mm, const float *bias, float *y);
+} wino_kernels;
+
+/* Writes lanes [l0, l0+8) of block b, ylanes[m*m][8], to output channel
+ * k of the group (cropping tiles that pass the output's edge). */
+void wino_store_lanes(const wino_geom *q, const wino_block *b, int64_t k,
+                      int64_t l0, const float *ylanes, float *y);
+
+/* The AVX2 + FMA kernels (winograd_avx2.c); input needs offsets of the
+ * whole input tensor to fit in int32 (it gathers). */
+extern const wino_kernels wino_kernels_avx2;
+
+/* Tile t's image and top-left output position. */
+static inline void wino_tile_origin(const wino_geom *q, int64_t t,
+                                    int64_t *n, int64_t *oy, int64_t *ox)
+{
+    int64_t per_image = q->th * q->tw;
+    int64_t rem = t % per_image;
+
+    *n = t / per_image;
+    *oy = rem / q->tw * q->m;
+    *ox = rem % q->tw * q->m;
+}
+
+#endif
