@@ -1,0 +1,158 @@
+/* The measured fp32 FMA peak and `convbench peak`. */
+#include "peak.h"
+
+#include "args.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PROBE_SECONDS 0.2
+#define WARMUP_SECONDS 0.02
+#define ROUNDS_PER_CHUNK 50000
+#define FLOPS_PER_FMA 16.0   /* 8 lanes, a multiply and an add each */
+#define CACHE_SLOTS 64
+
+typedef struct peak_slot {
+    int threads;
+    double gflops;
+} peak_slot;
+
+static peak_slot cache[CACHE_SLOTS];
+static int cached;
+
+/* Keeps the kernel's result alive so its work cannot be optimized out. */
+static volatile float sink;
+
+/* Runs the kernel for `seconds`; returns the FMA instructions issued. */
+static double fmas_for(double seconds, double *elapsed)
+{
+    double start = omp_get_wtime(), fmas = 0;
+    float keep = 0;
+
+    do {
+        keep += bench_peak_kernel_avx2(ROUNDS_PER_CHUNK);
+        fmas += (double)ROUNDS_PER_CHUNK * BENCH_PEAK_FMAS_PER_ROUND;
+        *elapsed = omp_get_wtime() - start;
+    } while (*elapsed < seconds);
+    sink = keep;
+    return fmas;
+}
+
+/*
+ * Every thread warms up (clocks and the vector unit's power state), waits
+ * for the others, then issues FMAs for PROBE_SECONDS. The rate is all
+ * threads' work over the longest thread's time.
+ */
+static double measure(int threads)
+{
+    double fmas = 0, longest = 0;
+
+    #pragma omp parallel num_threads(threads) \
+        reduction(+ : fmas) reduction(max : longest)
+    {
+        double t = 0;
+
+        fmas_for(WARMUP_SECONDS, &t);
+        #pragma omp barrier
+        fmas = fmas_for(PROBE_SECONDS, &t);
+        longest = t;
+    }
+    return fmas * FLOPS_PER_FMA / longest * 1e-9;
+}
+
+double bench_peak_gflops(int threads)
+{
+    double g;
+
+    if (threads <= 0)
+        threads = omp_get_max_threads();
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+        return 0;
+    for (int i = 0; i < cached; i++)
+        if (cache[i].threads == threads)
+            return cache[i].gflops;
+
+    g = measure(threads);
+    if (cached < CACHE_SLOTS)
+        cache[cached++] = (peak_slot){threads, g};
+    return g;
+}
+
+const char *bench_cpu_model(void)
+{
+    static char model[256];
+    char line[512];
+    FILE *f;
+
+    if (model[0] != '\0')
+        return model;
+    snprintf(model, sizeof model, "unknown");
+    f = fopen("/proc/cpuinfo", "r");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        char *colon = strchr(line, ':');
+
+        if (strncmp(line, "model name", 10) != 0 || colon == NULL)
+            continue;
+        colon += 1 + strspn(colon + 1, " \t");
+        colon[strcspn(colon, "\n")] = '\0';
+        snprintf(model, sizeof model, "%s", colon);
+        break;
+    }
+    if (f != NULL)
+        fclose(f);
+    return model;
+}
+
+static const char peak_usage[] =
+    "usage: convbench peak [--threads T]\n"
+    "  the fp32 peak of AVX2 + FMA (8 lanes, 2 flops per lane per FMA),\n"
+    "  measured at 1 thread and at T threads (default: every core)\n";
+
+static int peak_args(int argc, char **argv, int *threads)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int64_t n;
+        int r = bench_flag_value(argc, argv, &i, "--threads", &v);
+
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            if (bench_parse_int("--threads", v, 1, 1024, &n) != 0)
+                return -1;
+            *threads = (int)n;
+            continue;
+        }
+        bench_error("'%s': unknown argument\n%s", argv[i], peak_usage);
+        return -1;
+    }
+    return 0;
+}
+
+int peak_main(int argc, char **argv)
+{
+    int threads = omp_get_max_threads();
+
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0
+                     || strcmp(argv[1], "-h") == 0)) {
+        fputs(peak_usage, stdout);
+        return 0;
+    }
+    if (peak_args(argc, argv, &threads) != 0)
+        return BENCH_EXIT_USAGE;
+    if (bench_peak_gflops(1) == 0) {
+        bench_error("peak: this CPU lacks AVX2 or FMA, the instructions "
+                    "the probe measures");
+        return 1;
+    }
+
+    printf("cpu: %s\n", bench_cpu_model());
+    printf("fp32 peak, AVX2 + FMA (16 flops per instruction):\n");
+    printf("  %7s %10s\n", "threads", "GFLOP/s");
+    printf("  %7d %10.1f\n", 1, bench_peak_gflops(1));
+    if (threads != 1)
+        printf("  %7d %10.1f\n", threads, bench_peak_gflops(threads));
+    return 0;
+}
