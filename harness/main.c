@@ -1,7 +1,9 @@
 /* convbench: check, time and plot 2-D convolution algorithms. */
 #include "args.h"
+#include "bench.h"
 #include "check.h"
 #include "info.h"
+#include "peak.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +20,9 @@ static const command commands[] = {
                         "algorithms apply (and why not)"},
     {"check", check_main, "every algorithm against the fp64 reference "
                           "and oneDNN"},
+    {"bench", bench_main, "time every algorithm beside oneDNN into "
+                          "results/NAME.csv and .json"},
+    {"peak", peak_main, "the machine's measured fp32 FMA peak"},
 };
 
 static void usage(FILE *f)
