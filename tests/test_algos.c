@@ -59,6 +59,8 @@ static const shape shapes[] = {
      1, 6, 8, 7,     4, 1, 1,   1, 1,   0, 0, 0, -1,  1, 1,   1, 1},
     {"1x1 stride 2x3",
      1, 4, 11, 13,   3, 1, 1,   2, 3,   0, 0, 0, 0,   1, 1,   1, 1},
+    {"1x1 dilation 2, stride 2",
+     1, 5, 9, 8,     3, 1, 1,   2, 2,   0, 0, 0, 0,   2, 2,   1, 1},
     {"1x1 with padding 1",
      1, 4, 6, 5,     3, 1, 1,   1, 1,   1, 1, 1, 1,   1, 1,   1, 1},
     {"dilation 2, 3x3 pad 2",
@@ -360,6 +362,11 @@ static void check_algo(fixture *f, const char *algo, int threads)
                conv_status_str(st), conv_reason());
     if (conv_plan_describe(plan)[0] == '\0')
         report(f, algo, threads, &f->exact, "empty plan description");
+    if (conv_plan_workspace_bytes(plan)
+        != conv_algo_workspace_bytes(algo, &f->d, threads))
+        report(f, algo, threads, &f->exact, "plan owns %zu workspace bytes,"
+               " the query says %zu", conv_plan_workspace_bytes(plan),
+               conv_algo_workspace_bytes(algo, &f->d, threads));
 
     give_weights(f, plan, algo, threads, &f->exact);
     run_twice(f, plan, algo, threads, &f->exact);
