@@ -1,6 +1,7 @@
 /* The registry: one line per algorithm family. */
 #include "algo.h"
 
+extern const conv_algo conv_algo_direct;
 extern const conv_algo conv_algo_im2col_gemm;
 extern const conv_algo conv_algo_conv1x1;
 extern const conv_algo conv_algo_winograd_f2x2;
@@ -8,6 +9,7 @@ extern const conv_algo conv_algo_winograd_f4x4;
 extern const conv_algo conv_algo_winograd_f6x6;
 
 const conv_algo *const conv_algos[] = {
+    &conv_algo_direct,
     &conv_algo_im2col_gemm,
     &conv_algo_conv1x1,
     &conv_algo_winograd_f2x2,

@@ -1,0 +1,767 @@
+/*
+ * direct: the convolution as loops over blocked layouts, with a
+ * register-tiled FMA micro-kernel (direct_avx2.c) or its portable C twin
+ * (below), chosen when a plan is made. Layouts are in direct.h.
+ *
+ * set_weights packs w[K][C/G][R][S] once into blocks of 8 input x 8
+ * output channels, grouped by register tile (up to 4 oc blocks), zeros
+ * past the last channel. execute, per chunk of images:
+ *   1. pack x (NCHW) into xb[g][cb][H'][W'][8]: one 8-row transpose per
+ *      input row, parallel over rows;
+ *   2. work items (image, group, oc group, band of output rows) over the
+ *      threads; each sweeps its band once per pass of input-channel blocks
+ *      and then transposes the band into y (NCHW) while it is in cache.
+ *
+ * Padding costs nothing: the output pixels are split into rectangles
+ * whose valid kernel taps agree (the interior, each border row and
+ * column, the corners), and a tile never leaves its rectangle, so no tap
+ * ever reads outside the input. A rectangle is tiled along rows or, when
+ * that leaves fewer tiles, down columns (a 1-wide border column of 56
+ * rows is 19 tiles instead of 56).
+ *
+ * A kernel dimension of extent 1 reads only the input rows (columns)
+ * o*stride - pad, so packing keeps just those: the kernel then sees
+ * stride 1 and no padding there, and a stride-2 1x1 layer packs a quarter
+ * of its input.
+ *
+ * Depthwise (one input and one output channel per group) has its own
+ * kernel: lanes are 8 groups, each multiplying its own channel.
+ */
+#include "algo.h"
+#include "direct.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Output pixels per work item, so that a band's blocked output (128
+ * bytes a pixel at 4 oc blocks) stays in L1 and L2. */
+#define BAND_PIXELS 256
+
+/* Work items per thread below which bands get thinner. */
+#define ITEMS_PER_THREAD 4
+
+/* Outputs [o0, o1) of one dimension whose valid taps are
+ * [t0, t0 + nt) (nt = 0: all taps fall into padding). */
+typedef struct tap_run {
+    int64_t o0, o1;
+    int t0, nt;
+} tap_run;
+
+/* One spatial dimension as the kernel sees it, after squeezing. */
+typedef struct dim_plan {
+    int64_t in, out;             /* packed input extent, output extent */
+    int64_t k, stride, pad, dil;
+    int64_t sub, off;            /* packed index i is original i*sub+off */
+    int64_t orig;                /* original input extent */
+    tap_run *runs;
+    int nruns;
+} dim_plan;
+
+/* Sizes and blocking, a pure function of the descriptor and threads. */
+typedef struct layout {
+    int depthwise;
+    int64_t groups;      /* packing groups (1 when depthwise) */
+    int64_t cpg, kpg;    /* channels per packing group, in and out */
+    int64_t icb, ocb;    /* their blocks of 8 */
+    int64_t ocgs;        /* register-tile oc groups per group */
+    int64_t band;        /* output rows per work item */
+    int64_t bands;
+    int64_t chunk;       /* channel blocks per pass over a band */
+    int64_t images;      /* images packed at once */
+    dim_plan rows, cols;
+} layout;
+
+typedef struct direct_plan {
+    const direct_isa *isa;
+    layout lay;
+    const conv_desc *d;
+    float *wb;           /* packed weights */
+    float *bb;           /* bias, [groups][ocb * 8], zeros past the end */
+    size_t xb_floats;    /* packed input of `images` images */
+    size_t yb_floats;    /* one thread's band of blocked output */
+} direct_plan;
+
+static direct_isa_choice isa_choice = DIRECT_ISA_AUTO;
+
+void direct_choose_isa(direct_isa_choice choice)
+{
+    isa_choice = choice;
+}
+
+static const direct_isa *pick_isa(void)
+{
+    const char *env = getenv("CONVBENCH_NO_AVX2");
+
+    if (isa_choice == DIRECT_ISA_PORTABLE
+        || (env != NULL && env[0] != '\0' && strcmp(env, "0") != 0))
+        return &direct_isa_c;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return &direct_isa_avx2;
+    return &direct_isa_c;
+}
+
+const char *direct_isa_name(void)
+{
+    return pick_isa()->name;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+/* Pixels per tile for nb oc blocks: 12 accumulators in all. */
+static int tile_pixels(int nb)
+{
+    return DIRECT_ACCS / nb;
+}
+
+static void dim_init(dim_plan *dp, int64_t in, int64_t out, int64_t k,
+                     int64_t stride, int64_t pad, int64_t dil)
+{
+    dp->orig = in;
+    dp->out = out;
+    if (k == 1) {
+        dp->in = out;
+        dp->k = dp->stride = dp->dil = dp->sub = 1;
+        dp->pad = 0;
+        dp->sub = stride;
+        dp->off = -pad;
+    } else {
+        dp->in = in;
+        dp->k = k;
+        dp->stride = stride;
+        dp->pad = pad;
+        dp->dil = dil;
+        dp->sub = 1;
+        dp->off = 0;
+    }
+    dp->runs = NULL;
+    dp->nruns = 0;
+}
+
+/* The taps of output o that land inside the packed input. */
+static void tap_range(const dim_plan *dp, int64_t o, int *t0, int *nt)
+{
+    int64_t first = o * dp->stride - dp->pad;
+    int64_t lo = first >= 0 ? 0 : (-first + dp->dil - 1) / dp->dil;
+    int64_t hi = dp->in - 1 - first < 0 ? -1
+                 : (dp->in - 1 - first) / dp->dil;
+
+    hi = min64(hi, dp->k - 1);
+    *nt = hi >= lo ? (int)(hi - lo + 1) : 0;
+    *t0 = *nt > 0 ? (int)lo : 0;
+}
+
+/* Splits the outputs into runs of equal tap ranges; counts them when
+ * runs is NULL. */
+static int runs_fill(const dim_plan *dp, tap_run *runs)
+{
+    int n = 0, t0, nt;
+
+    for (int64_t o = 0; o < dp->out; o++) {
+        tap_range(dp, o, &t0, &nt);
+        if (n > 0 && runs != NULL && runs[n - 1].t0 == t0
+            && runs[n - 1].nt == nt) {
+            runs[n - 1].o1 = o + 1;
+            continue;
+        }
+        if (n > 0 && runs == NULL) {
+            int p0, pn;
+
+            tap_range(dp, o - 1, &p0, &pn);
+            if (p0 == t0 && pn == nt)
+                continue;
+        }
+        if (runs != NULL)
+            runs[n] = (tap_run){o, o + 1, t0, nt};
+        n++;
+    }
+    return n;
+}
+
+static conv_status runs_build(dim_plan *dp)
+{
+    dp->nruns = runs_fill(dp, NULL);
+    dp->runs = conv_alloc((size_t)dp->nruns * sizeof *dp->runs);
+    if (dp->runs == NULL)
+        return conv_fail(CONV_ENOMEM, "direct: cannot allocate %d tap "
+                         "runs", dp->nruns);
+    runs_fill(dp, dp->runs);
+    return CONV_OK;
+}
+
+/* Rows per band: about BAND_PIXELS pixels, thinner when the image alone
+ * must feed the threads. */
+static int64_t band_rows(const conv_desc *d, int64_t items, int threads)
+{
+    int64_t rows = min64(d->p, d->q < BAND_PIXELS ? BAND_PIXELS / d->q : 1);
+
+    while (rows > 1
+           && items * ceil_div(d->p, rows) < ITEMS_PER_THREAD * threads)
+        rows = (rows + 1) / 2;
+    return rows;
+}
+
+static void layout_init(layout *l, const conv_desc *d, int threads)
+{
+    l->depthwise = d->c == d->groups && d->k == d->groups;
+    l->groups = l->depthwise ? 1 : d->groups;
+    l->cpg = d->c / l->groups;
+    l->kpg = d->k / l->groups;
+    l->icb = ceil_div(l->cpg, DIRECT_LANES);
+    l->ocb = ceil_div(l->kpg, DIRECT_LANES);
+    l->ocgs = l->depthwise ? l->icb : ceil_div(l->ocb, DIRECT_MAX_NB);
+    l->images = min64(d->n, threads);
+    l->band = band_rows(d, l->images * l->groups * l->ocgs, threads);
+    l->bands = ceil_div(d->p, l->band);
+    l->chunk = l->icb;
+    dim_init(&l->rows, d->h, d->p, d->r, d->stride_h, d->pad_top,
+             d->dil_h);
+    dim_init(&l->cols, d->w, d->q, d->s, d->stride_w, d->pad_left,
+             d->dil_w);
+}
+
+/* First oc block and block count of oc group i (balanced: 5 blocks are
+ * 2 + 3, not 4 + 1, so no tile runs with a single block). */
+static void ocg_blocks(const layout *l, int64_t i, int64_t *ob0, int *nb)
+{
+    int64_t a = i * l->ocb / l->ocgs, b = (i + 1) * l->ocb / l->ocgs;
+
+    *ob0 = a;
+    *nb = (int)(b - a);
+}
+
+/* Floats of the packed input and of one thread's band; 0 on overflow. */
+static int layout_floats(const layout *l, const conv_desc *d, size_t *xb,
+                         size_t *yb)
+{
+    size_t nb = l->depthwise ? 1 : DIRECT_MAX_NB;
+
+    return conv_mul_size((size_t)(l->images * l->groups * l->icb),
+                         (size_t)(l->rows.in * l->cols.in), xb)
+           && conv_mul_size(*xb, DIRECT_LANES, xb)
+           && conv_mul_size(nb * DIRECT_LANES, (size_t)(l->band * d->q), yb);
+}
+
+static int direct_applies(const conv_desc *d, char *why, size_t n)
+{
+    return 1;
+}
+
+static size_t direct_workspace(const conv_desc *d, int threads)
+{
+    layout l;
+    size_t xb, yb, bytes;
+
+    layout_init(&l, d, threads);
+    if (!layout_floats(&l, d, &xb, &yb)
+        || !conv_mul_size(yb, (size_t)threads, &yb) || xb > SIZE_MAX - yb
+        || !conv_mul_size(xb + yb, sizeof(float), &bytes))
+        return SIZE_MAX;
+    return bytes;
+}
+
+static void direct_destroy(void *state)
+{
+    direct_plan *pl = state;
+
+    if (pl == NULL)
+        return;
+    conv_free(pl->lay.rows.runs);
+    conv_free(pl->lay.cols.runs);
+    conv_free(pl->wb);
+    conv_free(pl->bb);
+    free(pl);
+}
+
+static size_t packed_weight_floats(const layout *l, const conv_desc *d)
+{
+    size_t per_lane = (size_t)(l->groups * l->icb * d->r * d->s);
+
+    return l->depthwise ? per_lane * DIRECT_LANES
+                        : per_lane * (size_t)l->ocb * 64;
+}
+
+static conv_status direct_create(const conv_ctx *ctx, void **state)
+{
+    const conv_desc *d = ctx->desc;
+    direct_plan *pl = calloc(1, sizeof *pl);
+    size_t wfloats;
+
+    if (pl == NULL)
+        return conv_fail(CONV_ENOMEM, "direct: cannot allocate a plan");
+    pl->isa = pick_isa();
+    pl->d = d;
+    layout_init(&pl->lay, d, ctx->threads);
+    layout_floats(&pl->lay, d, &pl->xb_floats, &pl->yb_floats);
+    wfloats = packed_weight_floats(&pl->lay, d);
+    pl->wb = conv_alloc(wfloats * sizeof(float));
+    pl->bb = conv_alloc((size_t)(pl->lay.groups * pl->lay.ocb)
+                        * DIRECT_LANES * sizeof(float));
+    if (pl->wb == NULL || pl->bb == NULL) {
+        direct_destroy(pl);
+        return conv_fail(CONV_ENOMEM, "direct: cannot allocate %zu packed "
+                         "weights", wfloats);
+    }
+    if (runs_build(&pl->lay.rows) != CONV_OK
+        || runs_build(&pl->lay.cols) != CONV_OK) {
+        direct_destroy(pl);
+        return CONV_ENOMEM;
+    }
+    *state = pl;
+    return CONV_OK;
+}
+
+/* w[g*kpg + oc][ic][r][s] in (g, oc, ic) of the packing view, or 0. */
+static float weight_at(const direct_plan *pl, const float *w, int64_t g,
+                       int64_t oc, int64_t ic, int64_t tap)
+{
+    const layout *l = &pl->lay;
+    int64_t taps = pl->d->r * pl->d->s;
+
+    if (l->depthwise)
+        return oc < l->kpg ? w[oc * taps + tap] : 0.0f;
+    if (oc >= l->kpg || ic >= l->cpg)
+        return 0.0f;
+    return w[((g * l->kpg + oc) * l->cpg + ic) * taps + tap];
+}
+
+/* wb[g][ocg][cb][r][s][ic 8][nb][oc 8]: one oc group's weights. */
+static void pack_ocg_weights(const direct_plan *pl, const float *w,
+                             int64_t g, int64_t ocg, float *dst)
+{
+    int64_t taps = pl->d->r * pl->d->s, ob0;
+    int nb;
+
+    ocg_blocks(&pl->lay, ocg, &ob0, &nb);
+    for (int64_t cb = 0; cb < pl->lay.icb; cb++)
+        for (int64_t tap = 0; tap < taps; tap++)
+            for (int i = 0; i < DIRECT_LANES; i++)
+                for (int ob = 0; ob < nb; ob++)
+                    for (int lane = 0; lane < DIRECT_LANES; lane++)
+                        *dst++ = weight_at(pl, w, g,
+                                           (ob0 + ob) * DIRECT_LANES + lane,
+                                           cb * DIRECT_LANES + i, tap);
+}
+
+/* wb[cb][r][s][8] for depthwise. */
+static void pack_dw_weights(const direct_plan *pl, const float *w)
+{
+    int64_t taps = pl->d->r * pl->d->s;
+    float *dst = pl->wb;
+
+    for (int64_t cb = 0; cb < pl->lay.icb; cb++)
+        for (int64_t tap = 0; tap < taps; tap++)
+            for (int lane = 0; lane < DIRECT_LANES; lane++)
+                *dst++ = weight_at(pl, w, 0, cb * DIRECT_LANES + lane, 0,
+                                   tap);
+}
+
+/* Packed weights of oc group ocg of group g start here. */
+static float *ocg_weights(const direct_plan *pl, int64_t g, int64_t ocg)
+{
+    const layout *l = &pl->lay;
+    int64_t ob0, taps = pl->d->r * pl->d->s;
+    int nb;
+
+    if (l->depthwise)
+        return pl->wb + ocg * taps * DIRECT_LANES;
+    ocg_blocks(l, ocg, &ob0, &nb);
+    return pl->wb + (g * l->ocb + ob0) * l->icb * taps * 64;
+}
+
+static conv_status direct_set_weights(const conv_ctx *ctx, void *state,
+                                      const float *w, const float *b)
+{
+    direct_plan *pl = state;
+    const layout *l = &pl->lay;
+
+    if (l->depthwise)
+        pack_dw_weights(pl, w);
+    for (int64_t g = 0; g < l->groups && !l->depthwise; g++)
+        for (int64_t ocg = 0; ocg < l->ocgs; ocg++)
+            pack_ocg_weights(pl, w, g, ocg, ocg_weights(pl, g, ocg));
+
+    for (int64_t g = 0; g < l->groups; g++)
+        for (int64_t oc = 0; oc < l->ocb * DIRECT_LANES; oc++)
+            pl->bb[g * l->ocb * DIRECT_LANES + oc] =
+                b != NULL && oc < l->kpg ? b[g * l->kpg + oc] : 0.0f;
+    return CONV_OK;
+}
+
+/* Packs input row `row` of xb (flattened [g][cb][H']) of one image. */
+static void pack_row(const direct_plan *pl, const float *x, float *xb,
+                     int64_t row)
+{
+    const layout *l = &pl->lay;
+    const dim_plan *rp = &l->rows, *cp = &l->cols;
+    int64_t g = row / (l->icb * rp->in), cb = row / rp->in % l->icb;
+    int64_t ih = row % rp->in * rp->sub + rp->off;
+    int contiguous = cp->sub == 1 && cp->off >= 0
+                     && cp->off + cp->in <= cp->orig;
+    const float *src[DIRECT_LANES];
+    float *dst = xb + row * cp->in * DIRECT_LANES;
+
+    for (int lane = 0; lane < DIRECT_LANES; lane++) {
+        int64_t c = cb * DIRECT_LANES + lane;
+
+        src[lane] = c < l->cpg && ih >= 0 && ih < rp->orig
+            ? x + ((g * l->cpg + c) * rp->orig + ih) * cp->orig : NULL;
+    }
+    if (contiguous) {
+        for (int lane = 0; lane < DIRECT_LANES; lane++)
+            if (src[lane] != NULL)
+                src[lane] += cp->off;
+        pl->isa->pack8(src, dst, cp->in);
+        return;
+    }
+    for (int64_t j = 0; j < cp->in; j++) {
+        int64_t iw = j * cp->sub + cp->off;
+
+        for (int lane = 0; lane < DIRECT_LANES; lane++)
+            *dst++ = src[lane] != NULL && iw >= 0 && iw < cp->orig
+                     ? src[lane][iw] : 0.0f;
+    }
+}
+
+/* What one work item needs besides the plan. */
+typedef struct item {
+    const float *xg;     /* packed input of its image and group */
+    const float *w;      /* its oc group's weights at the chunk's block */
+    float *yb;           /* its thread's band buffer */
+    int64_t p0, p1;      /* output rows */
+} item;
+
+/* The tile at output (oh, ow) for taps from (r0, s0) on. */
+static void tile_at(const direct_plan *pl, const item *it, direct_tile *t,
+                    int64_t oh, int64_t ow, int r0, int s0)
+{
+    const dim_plan *rp = &pl->lay.rows, *cp = &pl->lay.cols;
+    int64_t ih = oh * rp->stride - rp->pad + r0 * rp->dil;
+    int64_t iw = ow * cp->stride - cp->pad + s0 * cp->dil;
+    ptrdiff_t w_s = pl->lay.depthwise ? DIRECT_LANES : 64 * t->nb;
+
+    t->x = t->nr > 0 && t->ns > 0
+           ? it->xg + (ih * cp->in + iw) * DIRECT_LANES : it->xg;
+    t->w = it->w + r0 * t->w_r + s0 * w_s;
+    t->y = it->yb + ((oh - it->p0) * pl->d->q + ow) * DIRECT_LANES;
+}
+
+/* Tiles the rectangle [a, b) x [c0, c1) of pixels with equal taps. */
+static void sweep_rect(const direct_plan *pl, const item *it,
+                       direct_tile *t, int64_t a, int64_t b, int64_t c0,
+                       int64_t c1, int r0, int s0)
+{
+    void (*kernel)(const direct_tile *) =
+        pl->lay.depthwise ? pl->isa->dw_tile : pl->isa->tile;
+    int64_t most = tile_pixels(t->nb), h = b - a, w = c1 - c0;
+    int down = w * ceil_div(h, most) < h * ceil_div(w, most);
+
+    t->x_px = DIRECT_LANES * (down ? pl->lay.rows.stride * pl->lay.cols.in
+                                   : pl->lay.cols.stride);
+    t->y_px = DIRECT_LANES * (down ? pl->d->q : 1);
+    for (int64_t i = 0; i < (down ? w : h); i++) {
+        for (int64_t j = 0; j < (down ? h : w); j += most) {
+            t->px = (int)min64(most, (down ? h : w) - j);
+            if (down)
+                tile_at(pl, it, t, a + j, c0 + i, r0, s0);
+            else
+                tile_at(pl, it, t, a + i, c0 + j, r0, s0);
+            kernel(t);
+        }
+    }
+}
+
+/* One pass over the item's band: every rectangle of equal taps. */
+static void sweep_band(const direct_plan *pl, const item *it,
+                       direct_tile *t)
+{
+    const dim_plan *rp = &pl->lay.rows, *cp = &pl->lay.cols;
+
+    for (int i = 0; i < rp->nruns; i++) {
+        int64_t a = rp->runs[i].o0 > it->p0 ? rp->runs[i].o0 : it->p0;
+        int64_t b = min64(rp->runs[i].o1, it->p1);
+
+        if (a >= b)
+            continue;
+        for (int j = 0; j < cp->nruns; j++) {
+            t->nr = rp->runs[i].nt;
+            t->ns = cp->runs[j].nt;
+            sweep_rect(pl, it, t, a, b, cp->runs[j].o0, cp->runs[j].o1,
+                       rp->runs[i].t0, cp->runs[j].t0);
+        }
+    }
+}
+
+/* The tile fields that stay fixed over an item. */
+static void tile_strides(const direct_plan *pl, const item *it, int nb,
+                         direct_tile *t)
+{
+    const layout *l = &pl->lay;
+    ptrdiff_t w_s = l->depthwise ? DIRECT_LANES : 64 * nb;
+
+    t->nb = nb;
+    t->x_cb = l->rows.in * l->cols.in * DIRECT_LANES;
+    t->x_r = l->rows.dil * l->cols.in * DIRECT_LANES;
+    t->x_s = l->cols.dil * DIRECT_LANES;
+    t->w_r = pl->d->s * w_s;
+    t->w_cb = pl->d->r * t->w_r;
+    t->y_ob = (it->p1 - it->p0) * pl->d->q * DIRECT_LANES;
+}
+
+/* Channel passes over the band, blocks [c0, c0 + chunk) each. */
+static void compute_item(const direct_plan *pl, item *it, int nb,
+                         const float *bias)
+{
+    const layout *l = &pl->lay;
+    const float *w = it->w, *xg = it->xg;
+    int tail = (int)(l->cpg % DIRECT_LANES);
+    /* A depthwise item owns one channel block: one pass. */
+    int64_t blocks = l->depthwise ? 1 : l->icb;
+    direct_tile t;
+
+    tile_strides(pl, it, nb, &t);
+    for (int64_t c0 = 0; c0 < blocks; c0 += l->chunk) {
+        int64_t c1 = min64(blocks, c0 + l->chunk);
+
+        t.bias = c0 == 0 ? bias : NULL;
+        t.tail = c1 == l->icb && !l->depthwise ? tail : 0;
+        t.n_cb = (int)(c1 - c0) - (t.tail > 0);
+        it->w = w + c0 * t.w_cb;
+        it->xg = xg + c0 * t.x_cb;
+        sweep_band(pl, it, &t);
+    }
+}
+
+/* The band's blocked output [nb][pixels][8] into y (NCHW). */
+static void unpack_item(const direct_plan *pl, const item *it, float *yg,
+                        int64_t ob0, int nb)
+{
+    const conv_desc *d = pl->d;
+    int64_t pixels = (it->p1 - it->p0) * d->q;
+
+    for (int ob = 0; ob < nb; ob++) {
+        float *dst[DIRECT_LANES];
+
+        for (int lane = 0; lane < DIRECT_LANES; lane++) {
+            int64_t oc = (ob0 + ob) * DIRECT_LANES + lane;
+
+            dst[lane] = oc < pl->lay.kpg
+                        ? yg + (oc * d->p + it->p0) * d->q : NULL;
+        }
+        pl->isa->unpack8(it->yb + ob * pixels * DIRECT_LANES, dst, pixels);
+    }
+}
+
+/* Work item `index` of the images packed in xb, whose outputs start at
+ * y: (image, group, oc group, band), band fastest. */
+static void run_item(const direct_plan *pl, const float *xb, float *y,
+                     float *yb, int64_t index)
+{
+    const layout *l = &pl->lay;
+    int64_t band = index % l->bands, ocg = index / l->bands % l->ocgs;
+    int64_t g = index / (l->bands * l->ocgs) % l->groups;
+    int64_t img = index / (l->bands * l->ocgs * l->groups), ob0;
+    int64_t x_img = l->groups * l->icb * l->rows.in * l->cols.in;
+    int nb = 1;
+    item it;
+
+    if (l->depthwise)
+        ob0 = ocg;
+    else
+        ocg_blocks(l, ocg, &ob0, &nb);
+    it.xg = xb + (img * x_img + (l->depthwise ? ocg : g * l->icb)
+                  * l->rows.in * l->cols.in) * DIRECT_LANES;
+    it.w = ocg_weights(pl, g, ocg);
+    it.yb = yb;
+    it.p0 = band * l->band;
+    it.p1 = min64(pl->d->p, it.p0 + l->band);
+    compute_item(pl, &it, nb, pl->bb + (g * l->ocb + ob0) * DIRECT_LANES);
+    unpack_item(pl, &it, y + (img * pl->d->k + g * l->kpg) * pl->d->p
+                * pl->d->q, ob0, nb);
+}
+
+/* Packs images [n0, n0 + count) and runs their work items; called by
+ * every thread of the team. */
+static void run_images(const direct_plan *pl, const conv_ctx *ctx,
+                       const float *x, float *y, float *xb, float *yb,
+                       int64_t n0, int64_t count)
+{
+    const conv_desc *d = pl->d;
+    const layout *l = &pl->lay;
+    int64_t rows = l->groups * l->icb * l->rows.in;
+    int64_t items = l->groups * l->ocgs * l->bands;
+    double t0 = conv_now(), t1;
+
+    #pragma omp for schedule(static)
+    for (int64_t i = 0; i < count * rows; i++)
+        pack_row(pl, x + (n0 + i / rows) * d->c * d->h * d->w,
+                 xb + i / rows * rows * l->cols.in * DIRECT_LANES,
+                 i % rows);
+    t1 = conv_now();
+
+    #pragma omp for schedule(dynamic)
+    for (int64_t i = 0; i < count * items; i++)
+        run_item(pl, xb, y + n0 * d->k * d->p * d->q, yb, i);
+
+    if (ctx->profile != NULL && omp_get_thread_num() == 0) {
+        ctx->profile->input_transform += t1 - t0;
+        ctx->profile->multiply += conv_now() - t1;
+    }
+}
+
+static conv_status direct_execute(const conv_ctx *ctx, void *state,
+                                  const float *x, float *y, void *ws)
+{
+    const direct_plan *pl = state;
+    float *xb = ws, *yb = xb + pl->xb_floats;
+
+    #pragma omp parallel num_threads(ctx->threads)
+    {
+        float *mine = yb + (size_t)omp_get_thread_num() * pl->yb_floats;
+
+        for (int64_t n0 = 0; n0 < pl->d->n; n0 += pl->lay.images)
+            run_images(pl, ctx, x, y, xb, mine, n0,
+                       min64(pl->lay.images, pl->d->n - n0));
+    }
+    return CONV_OK;
+}
+
+static void direct_describe(const conv_ctx *ctx, const void *state,
+                            char *buf, size_t n)
+{
+    const direct_plan *pl = state;
+    const layout *l = &pl->lay;
+    int64_t ob0;
+    int nb;
+
+    ocg_blocks(l, 0, &ob0, &nb);
+    if (l->depthwise)
+        nb = 1;
+    snprintf(buf, n, "direct %s%s, tile %d oc x %d px, %lld-row bands, "
+             "%lld channels a pass, ws %.1f MiB", pl->isa->name,
+             l->depthwise ? " depthwise" : "", nb * DIRECT_LANES,
+             tile_pixels(nb), (long long)l->band,
+             (long long)(l->depthwise ? 1 : l->chunk * DIRECT_LANES),
+             (double)direct_workspace(pl->d, ctx->threads) / (1 << 20));
+}
+
+const conv_algo conv_algo_direct = {
+    .name = "direct",
+    .applies = direct_applies,
+    .workspace_bytes = direct_workspace,
+    .create = direct_create,
+    .set_weights = direct_set_weights,
+    .execute = direct_execute,
+    .describe = direct_describe,
+    .destroy = direct_destroy,
+};
+
+/* The portable kernels: the same loops and summation order as the AVX2
+ * ones, lane by lane. */
+
+static void taps_c(float acc[][DIRECT_LANES], const direct_tile *t,
+                   const float *x, const float *w, int nic)
+{
+    ptrdiff_t w_s = (ptrdiff_t)64 * t->nb;
+
+    for (int r = 0; r < t->nr; r++)
+        for (int s = 0; s < t->ns; s++)
+            for (int i = 0; i < nic; i++)
+                for (int ob = 0; ob < t->nb; ob++)
+                    for (int j = 0; j < t->px; j++) {
+                        const float *wv = w + r * t->w_r + s * w_s
+                                          + (i * t->nb + ob) * DIRECT_LANES;
+                        float xv = x[r * t->x_r + s * t->x_s + j * t->x_px
+                                     + i];
+
+                        for (int l = 0; l < DIRECT_LANES; l++)
+                            acc[ob * t->px + j][l] += wv[l] * xv;
+                    }
+}
+
+static void load_acc(float acc[][DIRECT_LANES], const direct_tile *t)
+{
+    for (int ob = 0; ob < t->nb; ob++)
+        for (int j = 0; j < t->px; j++)
+            for (int l = 0; l < DIRECT_LANES; l++)
+                acc[ob * t->px + j][l] = t->bias
+                    ? t->bias[ob * DIRECT_LANES + l]
+                    : t->y[ob * t->y_ob + j * t->y_px + l];
+}
+
+static void store_acc(float acc[][DIRECT_LANES], const direct_tile *t)
+{
+    for (int ob = 0; ob < t->nb; ob++)
+        for (int j = 0; j < t->px; j++)
+            for (int l = 0; l < DIRECT_LANES; l++)
+                t->y[ob * t->y_ob + j * t->y_px + l] =
+                    acc[ob * t->px + j][l];
+}
+
+static void tile_c(const direct_tile *t)
+{
+    float acc[DIRECT_ACCS][DIRECT_LANES];
+
+    load_acc(acc, t);
+    for (int cb = 0; cb < t->n_cb; cb++)
+        taps_c(acc, t, t->x + cb * t->x_cb, t->w + cb * t->w_cb,
+               DIRECT_LANES);
+    if (t->tail > 0)
+        taps_c(acc, t, t->x + t->n_cb * t->x_cb, t->w + t->n_cb * t->w_cb,
+               t->tail);
+    store_acc(acc, t);
+}
+
+static void dw_tile_c(const direct_tile *t)
+{
+    float acc[DIRECT_MAX_PX][DIRECT_LANES];
+    direct_tile one = *t;
+
+    one.nb = 1;
+    load_acc(acc, &one);
+    for (int r = 0; r < t->nr; r++)
+        for (int s = 0; s < t->ns; s++)
+            for (int j = 0; j < t->px; j++) {
+                const float *wv = t->w + r * t->w_r + s * DIRECT_LANES;
+                const float *xv = t->x + r * t->x_r + s * t->x_s
+                                  + j * t->x_px;
+
+                for (int l = 0; l < DIRECT_LANES; l++)
+                    acc[j][l] += wv[l] * xv[l];
+            }
+    store_acc(acc, &one);
+}
+
+static void pack8_c(const float *const src[DIRECT_LANES], float *dst,
+                    ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        for (int l = 0; l < DIRECT_LANES; l++)
+            dst[i * DIRECT_LANES + l] = src[l] != NULL ? src[l][i] : 0.0f;
+}
+
+static void unpack8_c(const float *src, float *const dst[DIRECT_LANES],
+                      ptrdiff_t n)
+{
+    for (int l = 0; l < DIRECT_LANES; l++)
+        for (ptrdiff_t i = 0; dst[l] != NULL && i < n; i++)
+            dst[l][i] = src[i * DIRECT_LANES + l];
+}
+
+const direct_isa direct_isa_c = {
+    .name = "c",
+    .tile = tile_c,
+    .dw_tile = dw_tile_c,
+    .pack8 = pack8_c,
+    .unpack8 = unpack8_c,
+};

@@ -1,0 +1,86 @@
+/*
+ * Internal to the direct family: what direct.c (planning, layouts,
+ * threads, portable kernels) and direct_avx2.c (AVX2 + FMA kernels)
+ * share. Not part of the library's API.
+ *
+ * Layouts, with channels in blocks of 8 ("lanes"):
+ *   input   xb[group][cb][H'][W'][8]   channel cb*8 + lane of the group
+ *   weights wb[group][ocg][cb][r][s][ic 8][nb][oc 8]   nb = oc blocks of
+ *           the oc group ocg (at most DIRECT_MAX_NB); depthwise:
+ *           wb[cb][r][s][8]
+ *   output  yb[nb][pixels][8]           one thread's band of rows
+ * H' and W' are the input extents after squeezing 1-wide kernel
+ * dimensions (see direct.c).
+ */
+#ifndef CONV_DIRECT_H
+#define CONV_DIRECT_H
+
+#include <stddef.h>
+
+#define DIRECT_LANES 8
+#define DIRECT_MAX_NB 4    /* oc blocks in one register tile */
+#define DIRECT_ACCS 12     /* accumulators per tile: nb * pixels */
+#define DIRECT_MAX_PX 12   /* pixels per tile (nb = 1) */
+
+/*
+ * One register tile: `px` output pixels (a run along a row or down a
+ * column) times `nb` blocks of 8 output channels, accumulated over
+ * n_cb full channel blocks, then `tail` channels of one partial block,
+ * and the kernel taps [0, nr) x [0, ns) counted from the tile's first
+ * valid tap. Every tap read is inside the input: the caller groups
+ * pixels whose valid taps agree.
+ */
+typedef struct direct_tile {
+    const float *x;      /* pixel 0's input at the first tap and channel */
+    const float *w;      /* packed weights at the first block and tap */
+    float *y;            /* pixel 0, oc block 0 of the blocked output */
+    const float *bias;   /* nb * 8 start values; NULL: accumulate onto y */
+    ptrdiff_t x_px;      /* input floats from one pixel to the next */
+    ptrdiff_t x_cb;      /* ... from one channel block to the next */
+    ptrdiff_t x_r, x_s;  /* ... from one kernel row / column tap to the next */
+    ptrdiff_t w_cb, w_r; /* weight floats per channel block, per kernel row;
+                            one column tap is 64 * nb (depthwise: 8) */
+    ptrdiff_t y_px;      /* output floats from one pixel to the next */
+    ptrdiff_t y_ob;      /* ... from one oc block to the next */
+    int nb, px;          /* tile shape: nb * px <= DIRECT_ACCS */
+    int n_cb, tail;      /* full channel blocks; channels in a last one */
+    int nr, ns;          /* kernel rows and columns applied */
+} direct_tile;
+
+/* The kernels of one instruction set. */
+typedef struct direct_isa {
+    const char *name;
+    /* y[ob][j] (+)= sum over channels and taps of w * x: one tile. */
+    void (*tile)(const direct_tile *t);
+    /* Depthwise: each lane is its own channel; n_cb, tail, nb unused. */
+    void (*dw_tile)(const direct_tile *t);
+    /* dst[i][l] = src[l][i] for i < n, l < 8; lanes with src[l] NULL
+     * get zeros. */
+    void (*pack8)(const float *const src[DIRECT_LANES], float *dst,
+                  ptrdiff_t n);
+    /* dst[l][i] = src[i][l] for i < n, l < 8; lanes with dst[l] NULL are
+     * skipped. */
+    void (*unpack8)(const float *src, float *const dst[DIRECT_LANES],
+                    ptrdiff_t n);
+} direct_isa;
+
+extern const direct_isa direct_isa_avx2;
+extern const direct_isa direct_isa_c;
+
+/*
+ * Which kernels plans created from now on use: DIRECT_ISA_AUTO (AVX2 +
+ * FMA when the CPU has them, unless the environment variable
+ * CONVBENCH_NO_AVX2 is set to a non-empty value other than "0"),
+ * DIRECT_ISA_PORTABLE (always the C kernels). For tests; not thread-safe.
+ */
+typedef enum direct_isa_choice {
+    DIRECT_ISA_AUTO,
+    DIRECT_ISA_PORTABLE
+} direct_isa_choice;
+
+void direct_choose_isa(direct_isa_choice choice);
+
+/* The kernels a plan created now would use ("avx2" or "c"). */
+const char *direct_isa_name(void);
+
+#endif

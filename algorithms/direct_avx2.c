@@ -1,0 +1,273 @@
+/*
+ * The direct family's AVX2 + FMA kernels (built with -mavx2 -mfma; chosen
+ * at run time). Layouts and the tile contract are in direct.h.
+ *
+ * A tile keeps nb * px <= 12 accumulators in ymm registers, each the 8
+ * output channels of one oc block at one pixel. Per input channel it
+ * broadcasts px input values and loads nb weight vectors, so a 4x3 tile
+ * does 12 FMAs for 7 loads. Every shape is its own function, compiled
+ * from one inline body with constant nb and px, so that the compiler
+ * unrolls the pixel and block loops and keeps the accumulators in
+ * registers.
+ */
+#include "direct.h"
+
+#include <immintrin.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* acc[ob][j] += w[ob] * x[j][0] for one input channel. */
+INLINE void channel_step(__m256 *acc, const float *const *x,
+                         const float *w, const int nb, const int px)
+{
+    /* Broadcasts first when all of them and the accumulators fit the 16
+     * registers with one weight vector; else weights first. */
+    if (nb * px + px + 1 <= 16) {
+        __m256 b[DIRECT_MAX_PX];
+
+        for (int j = 0; j < px; j++)
+            b[j] = _mm256_broadcast_ss(x[j]);
+        for (int ob = 0; ob < nb; ob++) {
+            __m256 wv = _mm256_loadu_ps(w + ob * DIRECT_LANES);
+
+            for (int j = 0; j < px; j++)
+                acc[ob * px + j] = _mm256_fmadd_ps(wv, b[j],
+                                                   acc[ob * px + j]);
+        }
+    } else {
+        __m256 wv[DIRECT_MAX_NB];
+
+        for (int ob = 0; ob < nb; ob++)
+            wv[ob] = _mm256_loadu_ps(w + ob * DIRECT_LANES);
+        for (int j = 0; j < px; j++) {
+            __m256 b = _mm256_broadcast_ss(x[j]);
+
+            for (int ob = 0; ob < nb; ob++)
+                acc[ob * px + j] = _mm256_fmadd_ps(wv[ob], b,
+                                                   acc[ob * px + j]);
+        }
+    }
+}
+
+/* Every tap of one channel block; nic channels (8, or the tail). The
+ * pixel pointers are set once per tap so that the channel loop needs
+ * only constant offsets. */
+INLINE void block_taps(__m256 *acc, const direct_tile *t, const float *x,
+                       const float *w, const int nic, const int nb,
+                       const int px)
+{
+    const ptrdiff_t w_s = (ptrdiff_t)64 * nb;
+
+    for (int r = 0; r < t->nr; r++) {
+        const float *xs = x + r * t->x_r, *ws = w + r * t->w_r;
+
+        for (int s = 0; s < t->ns; s++, xs += t->x_s, ws += w_s) {
+            const float *xp[DIRECT_MAX_PX];
+
+            for (int j = 0; j < px; j++)
+                xp[j] = xs + j * t->x_px;
+            #pragma GCC unroll 8
+            for (int i = 0; i < nic; i++) {
+                const float *xi[DIRECT_MAX_PX];
+
+                for (int j = 0; j < px; j++)
+                    xi[j] = xp[j] + i;
+                channel_step(acc, xi, ws + i * 8 * nb, nb, px);
+            }
+        }
+    }
+}
+
+INLINE void tile_body(const direct_tile *t, const int nb, const int px)
+{
+    __m256 acc[DIRECT_ACCS];
+
+    for (int ob = 0; ob < nb; ob++)
+        for (int j = 0; j < px; j++)
+            acc[ob * px + j] = t->bias
+                ? _mm256_loadu_ps(t->bias + ob * DIRECT_LANES)
+                : _mm256_loadu_ps(t->y + ob * t->y_ob + j * t->y_px);
+
+    for (int cb = 0; cb < t->n_cb; cb++)
+        block_taps(acc, t, t->x + cb * t->x_cb, t->w + cb * t->w_cb,
+                   DIRECT_LANES, nb, px);
+    if (t->tail > 0)
+        block_taps(acc, t, t->x + t->n_cb * t->x_cb,
+                   t->w + t->n_cb * t->w_cb, t->tail, nb, px);
+
+    for (int ob = 0; ob < nb; ob++)
+        for (int j = 0; j < px; j++)
+            _mm256_storeu_ps(t->y + ob * t->y_ob + j * t->y_px,
+                             acc[ob * px + j]);
+}
+
+/* One function per tile shape, [nb - 1][px - 1]. */
+static void t1x1(const direct_tile *t) { tile_body(t, 1, 1); }
+static void t1x2(const direct_tile *t) { tile_body(t, 1, 2); }
+static void t1x3(const direct_tile *t) { tile_body(t, 1, 3); }
+static void t1x4(const direct_tile *t) { tile_body(t, 1, 4); }
+static void t1x5(const direct_tile *t) { tile_body(t, 1, 5); }
+static void t1x6(const direct_tile *t) { tile_body(t, 1, 6); }
+static void t1x7(const direct_tile *t) { tile_body(t, 1, 7); }
+static void t1x8(const direct_tile *t) { tile_body(t, 1, 8); }
+static void t1x9(const direct_tile *t) { tile_body(t, 1, 9); }
+static void t1x10(const direct_tile *t) { tile_body(t, 1, 10); }
+static void t1x11(const direct_tile *t) { tile_body(t, 1, 11); }
+static void t1x12(const direct_tile *t) { tile_body(t, 1, 12); }
+static void t2x1(const direct_tile *t) { tile_body(t, 2, 1); }
+static void t2x2(const direct_tile *t) { tile_body(t, 2, 2); }
+static void t2x3(const direct_tile *t) { tile_body(t, 2, 3); }
+static void t2x4(const direct_tile *t) { tile_body(t, 2, 4); }
+static void t2x5(const direct_tile *t) { tile_body(t, 2, 5); }
+static void t2x6(const direct_tile *t) { tile_body(t, 2, 6); }
+static void t3x1(const direct_tile *t) { tile_body(t, 3, 1); }
+static void t3x2(const direct_tile *t) { tile_body(t, 3, 2); }
+static void t3x3(const direct_tile *t) { tile_body(t, 3, 3); }
+static void t3x4(const direct_tile *t) { tile_body(t, 3, 4); }
+static void t4x1(const direct_tile *t) { tile_body(t, 4, 1); }
+static void t4x2(const direct_tile *t) { tile_body(t, 4, 2); }
+static void t4x3(const direct_tile *t) { tile_body(t, 4, 3); }
+
+typedef void (*tile_fn)(const direct_tile *t);
+
+static const tile_fn tiles[DIRECT_MAX_NB][DIRECT_MAX_PX] = {
+    {t1x1, t1x2, t1x3, t1x4, t1x5, t1x6, t1x7, t1x8, t1x9, t1x10, t1x11,
+     t1x12},
+    {t2x1, t2x2, t2x3, t2x4, t2x5, t2x6},
+    {t3x1, t3x2, t3x3, t3x4},
+    {t4x1, t4x2, t4x3},
+};
+
+static void tile_avx2(const direct_tile *t)
+{
+    tiles[t->nb - 1][t->px - 1](t);
+}
+
+/* Depthwise: acc[j] += w[tap] * x[j][tap], lane by lane. */
+INLINE void dw_body(const direct_tile *t, const int px)
+{
+    __m256 acc[DIRECT_MAX_PX];
+
+    for (int j = 0; j < px; j++)
+        acc[j] = t->bias ? _mm256_loadu_ps(t->bias)
+                         : _mm256_loadu_ps(t->y + j * t->y_px);
+
+    for (int r = 0; r < t->nr; r++) {
+        for (int s = 0; s < t->ns; s++) {
+            const float *xs = t->x + r * t->x_r + s * t->x_s;
+            __m256 wv = _mm256_loadu_ps(t->w + r * t->w_r
+                                        + s * DIRECT_LANES);
+
+            for (int j = 0; j < px; j++)
+                acc[j] = _mm256_fmadd_ps(
+                    wv, _mm256_loadu_ps(xs + j * t->x_px), acc[j]);
+        }
+    }
+
+    for (int j = 0; j < px; j++)
+        _mm256_storeu_ps(t->y + j * t->y_px, acc[j]);
+}
+
+static void d1(const direct_tile *t) { dw_body(t, 1); }
+static void d2(const direct_tile *t) { dw_body(t, 2); }
+static void d3(const direct_tile *t) { dw_body(t, 3); }
+static void d4(const direct_tile *t) { dw_body(t, 4); }
+static void d5(const direct_tile *t) { dw_body(t, 5); }
+static void d6(const direct_tile *t) { dw_body(t, 6); }
+static void d7(const direct_tile *t) { dw_body(t, 7); }
+static void d8(const direct_tile *t) { dw_body(t, 8); }
+static void d9(const direct_tile *t) { dw_body(t, 9); }
+static void d10(const direct_tile *t) { dw_body(t, 10); }
+static void d11(const direct_tile *t) { dw_body(t, 11); }
+static void d12(const direct_tile *t) { dw_body(t, 12); }
+
+static const tile_fn dw_tiles[DIRECT_MAX_PX] = {
+    d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12,
+};
+
+static void dw_tile_avx2(const direct_tile *t)
+{
+    dw_tiles[t->px - 1](t);
+}
+
+/* In-register transpose of the 8x8 block r[0..7] (rows become columns). */
+static inline void transpose8(__m256 r[8])
+{
+    __m256 a[8], b[8];
+
+    for (int i = 0; i < 8; i += 2) {
+        a[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        a[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        b[i] = _mm256_shuffle_ps(a[i], a[i + 2], 0x44);
+        b[i + 1] = _mm256_shuffle_ps(a[i], a[i + 2], 0xee);
+        b[i + 2] = _mm256_shuffle_ps(a[i + 1], a[i + 3], 0x44);
+        b[i + 3] = _mm256_shuffle_ps(a[i + 1], a[i + 3], 0xee);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(b[i], b[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(b[i], b[i + 4], 0x31);
+    }
+}
+
+static void pack8_avx2(const float *const src[DIRECT_LANES], float *dst,
+                       ptrdiff_t n)
+{
+    ptrdiff_t i = 0, vec = n;
+
+    /* Lanes to zero-fill are rare (edges): the C loop does them. */
+    for (int l = 0; l < DIRECT_LANES; l++)
+        if (src[l] == NULL)
+            vec = 0;
+    for (; i + 8 <= vec; i += 8) {
+        __m256 r[8];
+
+        for (int l = 0; l < 8; l++)
+            r[l] = _mm256_loadu_ps(src[l] + i);
+        transpose8(r);
+        for (int k = 0; k < 8; k++)
+            _mm256_storeu_ps(dst + (i + k) * DIRECT_LANES, r[k]);
+    }
+    if (i < n) {
+        const float *rest[DIRECT_LANES];
+
+        for (int l = 0; l < DIRECT_LANES; l++)
+            rest[l] = src[l] != NULL ? src[l] + i : NULL;
+        direct_isa_c.pack8(rest, dst + i * DIRECT_LANES, n - i);
+    }
+}
+
+static void unpack8_avx2(const float *src, float *const dst[DIRECT_LANES],
+                         ptrdiff_t n)
+{
+    ptrdiff_t i = 0, vec = n;
+
+    for (int l = 0; l < DIRECT_LANES; l++)
+        if (dst[l] == NULL)
+            vec = 0;
+    for (; i + 8 <= vec; i += 8) {
+        __m256 r[8];
+
+        for (int k = 0; k < 8; k++)
+            r[k] = _mm256_loadu_ps(src + (i + k) * DIRECT_LANES);
+        transpose8(r);
+        for (int l = 0; l < 8; l++)
+            _mm256_storeu_ps(dst[l] + i, r[l]);
+    }
+    if (i < n) {
+        float *rest[DIRECT_LANES];
+
+        for (int l = 0; l < DIRECT_LANES; l++)
+            rest[l] = dst[l] != NULL ? dst[l] + i : NULL;
+        direct_isa_c.unpack8(src + i * DIRECT_LANES, rest, n - i);
+    }
+}
+
+const direct_isa direct_isa_avx2 = {
+    .name = "avx2",
+    .tile = tile_avx2,
+    .dw_tile = dw_tile_avx2,
+    .pack8 = pack8_avx2,
+    .unpack8 = unpack8_avx2,
+};
