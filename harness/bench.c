@@ -46,8 +46,10 @@ static const char bench_usage[] =
     "  --resume            keep NAME.csv's rows, run only the missing ones\n"
     "  --shard K/N         only shapes K, K+N, K+2N, ... (1-based)\n"
     "  --onednn-isa ISA    oneDNN's instruction set cap, default avx2\n"
-    "Google Benchmark's flags pass through; the defaults here are\n"
+    "Google Benchmark's flags pass through (but --out replaces\n"
+    "--benchmark_out); the defaults here are\n"
     "  --benchmark_repetitions=5 --benchmark_min_time=0.1\n"
+    "  --benchmark_min_warmup_time=0.05 --benchmark_time_unit=ms\n"
     "  --benchmark_display_aggregates_only=true\n";
 
 /* ---- options ---- */

@@ -194,7 +194,9 @@ void print_help()
 // The defaults a sweep wants, before the user's flags so theirs win.
 char opt_repetitions[] = "--benchmark_repetitions=5";
 char opt_min_time[] = "--benchmark_min_time=0.1";
+char opt_warmup[] = "--benchmark_min_warmup_time=0.05";
 char opt_aggregates[] = "--benchmark_display_aggregates_only=true";
+char opt_unit[] = "--benchmark_time_unit=ms";
 // The JSON reporter is ours, but the library insists on a file name.
 char opt_out[] = "--benchmark_out=/dev/null";
 
@@ -203,7 +205,7 @@ char opt_out[] = "--benchmark_out=/dev/null";
 extern "C" int gbench_init(int *argc, char **argv, void (*help)(void))
 {
     std::vector<char *> gb = {argv[0], opt_repetitions, opt_min_time,
-                              opt_aggregates};
+                              opt_warmup, opt_aggregates, opt_unit};
     std::vector<char *> held;
     int n;
 
@@ -248,7 +250,6 @@ extern "C" int gbench_register(const char *name, gbench_fn fn, void *arg)
 
         benchmark::RegisterBenchmark(name, body)
             ->UseRealTime()
-            ->Unit(benchmark::kMillisecond)
             ->ComputeStatistics("min", stat_min);
         the_shim().names.push_back(name);
         return 0;
