@@ -166,6 +166,11 @@ INLINE void micro(const float *up, const float *v, int64_t cg, int64_t ld,
         __m256 v0 = _mm256_loadu_ps(v + c * ld);
         __m256 v1 = nv > 1 ? _mm256_loadu_ps(v + c * ld + 8) : v0;
 
+        /* U streams from L3 when it is large; the hardware prefetcher
+         * alone leaves the loop waiting on it. */
+        if (c % 4 == 0)
+            _mm_prefetch((const char *)(up + (c + 128) * WINO_MR),
+                         _MM_HINT_T0);
         for (int r = 0; r < WINO_MR; r++) {
             __m256 a = _mm256_broadcast_ss(up + c * WINO_MR + r);
 

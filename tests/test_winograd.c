@@ -1,0 +1,372 @@
+/*
+ * The Winograd family: the transform matrices reproduce a 1-D correlation
+ * (a property of the interpolation points), each variant matches the fp64
+ * reference within its tolerance over sizes around its tile and other
+ * awkward shapes at 1 and 2 threads, and everything that is not a 3x3
+ * stride-1 undilated kernel is declined with a reason.
+ *
+ * TEST_SEED=N in the environment reruns with another base seed; every
+ * failure prints the seed, the variant and the whole shape.
+ */
+#include "conv.h"
+#include "ref.h"
+#include "winograd.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define DEFAULT_SEED 20251203u
+
+static const char *const variants[] = {
+    "winograd_f2x2", "winograd_f4x4", "winograd_f6x6",
+};
+static const int tile_m[] = {2, 4, 6};
+
+static uint64_t base_seed(void)
+{
+    const char *s = getenv("TEST_SEED");
+
+    return s != NULL ? strtoull(s, NULL, 10) : DEFAULT_SEED;
+}
+
+/* xorshift64*: reals in [-1, 1) for the property tests. */
+static double next_real(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return (double)((*s * 2685821657736338717ull) >> 11) * 0x1p-52 - 1.0;
+}
+
+/* ---- The transforms -------------------------------------------------- */
+
+/* A^T [(G g) .* (B^T d)] against the direct correlation of d and g,
+ * relative to sum |g| |d| over each output's taps. */
+static double transform_error(const wino_matrices *w, uint64_t *seed)
+{
+    double d[WINO_ALPHA_MAX], g[3], prod[WINO_ALPHA_MAX], worst = 0.0;
+
+    for (int i = 0; i < w->alpha; i++)
+        d[i] = next_real(seed);
+    for (int k = 0; k < 3; k++)
+        g[k] = next_real(seed);
+    for (int j = 0; j < w->alpha; j++) {
+        double gg = 0.0, dd = 0.0;
+
+        for (int k = 0; k < 3; k++)
+            gg += w->g[j][k] * g[k];
+        for (int i = 0; i < w->alpha; i++)
+            dd += w->bt[j][i] * d[i];
+        prod[j] = gg * dd;
+    }
+    for (int i = 0; i < w->m; i++) {
+        double y = 0.0, direct = 0.0, scale = 0.0;
+
+        for (int j = 0; j < w->alpha; j++)
+            y += w->at[i][j] * prod[j];
+        for (int k = 0; k < 3; k++) {
+            direct += g[k] * d[i + k];
+            scale += fabs(g[k] * d[i + k]);
+        }
+        if (fabs(y - direct) / scale > worst)
+            worst = fabs(y - direct) / scale;
+    }
+    return worst;
+}
+
+static void check_points(int m, const wino_matrices *w, const char *what)
+{
+    uint64_t seed = base_seed() * 2654435761u + (uint64_t)m;
+    uint64_t start = seed;
+
+    assert_int_equal(w->m, m);
+    assert_int_equal(w->alpha, m + 2);
+    for (int trial = 0; trial < 1000; trial++) {
+        double e = transform_error(w, &seed);
+
+        if (e > 1e-12)
+            fail_msg("F(%d,3) with %s: correlation off by %.3g (relative)"
+                     " at trial %d, seed %llu", m, what, e, trial,
+                     (unsigned long long)start);
+    }
+}
+
+/* The plans' matrices, and the construction itself on other points. */
+static void test_transforms_correlate(void **state)
+{
+    static const double other[] = {0.0, 1.0, -1.0, 3.0, -0.25, 0.75, -3.0};
+    wino_matrices w;
+
+    (void)state;
+    for (int v = 0; v < 3; v++) {
+        assert_true(wino_matrices_for(tile_m[v], &w));
+        check_points(tile_m[v], &w, "the plan's points");
+        wino_matrices_from_points(tile_m[v], other, &w);
+        check_points(tile_m[v], &w, "points 0, 1, -1, 3, -1/4, 3/4, -3");
+    }
+    assert_false(wino_matrices_for(3, &w));
+}
+
+/* ---- Convolutions against the reference ------------------------------ */
+
+typedef struct shape {
+    const char *name;
+    int n, c, h, w, k;
+    int pt, pl, pb, pr, g;
+    int bias;
+} shape;
+
+static const shape shapes[] = {
+    /* n  c   h   w   k   pt pl pb pr  g  bias */
+    {"prime 13x17", 1, 3, 13, 17, 5, 1, 1, 1, 1, 1, 1},
+    {"prime 31x29, 7 -> 9 channels", 1, 7, 31, 29, 9, 1, 1, 1, 1, 1, 1},
+    {"1x1 image, padding 1", 2, 4, 1, 1, 3, 1, 1, 1, 1, 1, 1},
+    {"padding 0", 1, 5, 11, 12, 4, 0, 0, 0, 0, 1, 1},
+    {"padding 2", 1, 3, 9, 10, 4, 2, 2, 2, 2, 1, 0},
+    {"asymmetric padding, top 1 bottom 2", 1, 3, 10, 9, 4, 1, 0, 2, 1, 1, 1},
+    {"negative end padding", 2, 4, 12, 11, 3, 1, 1, -1, -2, 1, 1},
+    {"padding beyond the kernel reach", 1, 2, 5, 6, 3, 4, 3, 4, 5, 1, 1},
+    {"groups 2", 2, 6, 8, 9, 4, 1, 1, 1, 1, 2, 1},
+    {"depthwise 11x11", 1, 8, 11, 11, 8, 1, 1, 1, 1, 8, 1},
+    {"1 channel", 1, 1, 14, 15, 1, 1, 1, 1, 1, 1, 1},
+    {"23 -> 19 channels, batch 2", 2, 23, 15, 13, 19, 1, 1, 1, 1, 1, 1},
+    {"ResNet-50 res5 3x3, 32 channels", 1, 32, 7, 7, 32, 1, 1, 1, 1, 1, 1},
+    {"more tiles than one block", 1, 4, 64, 63, 7, 1, 1, 1, 1, 1, 1},
+};
+
+typedef struct run {
+    conv_desc d;
+    const char *variant;
+    const char *shape;
+    int threads;
+    uint64_t seed;
+} run;
+
+static void describe_run(const run *r, char *buf, size_t n)
+{
+    const conv_desc *d = &r->d;
+
+    snprintf(buf, n, "%s, %s (n%lld c%lld %lldx%lld k%lld pad t%lld l%lld"
+             " b%lld r%lld g%lld), %d thread(s), seed %llu", r->variant,
+             r->shape, (long long)d->n, (long long)d->c, (long long)d->h,
+             (long long)d->w, (long long)d->k, (long long)d->pad_top,
+             (long long)d->pad_left, (long long)d->pad_bottom,
+             (long long)d->pad_right, (long long)d->groups, r->threads,
+             (unsigned long long)r->seed);
+}
+
+static void *alloc_or_fail(int64_t count, size_t size)
+{
+    void *p = malloc((size_t)count * size);
+
+    assert_non_null(p);
+    return p;
+}
+
+/* The variant's y against the reference on real-valued data. */
+static void check_run(const run *r, int bias)
+{
+    conv_desc d = r->d;
+    int64_t nx, nw, ny;
+    float *x, *w, *b, *y;
+    double *yref, *beta;
+    conv_options opt = conv_options_default();
+    conv_plan *plan = NULL;
+    ref_error e;
+    char what[320];
+
+    describe_run(r, what, sizeof what);
+    if (conv_desc_check(&d) != CONV_OK)
+        fail_msg("%s: descriptor rejected: %s", what, conv_reason());
+    nx = conv_desc_input_elems(&d);
+    nw = conv_desc_weight_elems(&d);
+    ny = conv_desc_output_elems(&d);
+    x = alloc_or_fail(nx, sizeof *x);
+    w = alloc_or_fail(nw, sizeof *w);
+    b = alloc_or_fail(d.k, sizeof *b);
+    y = alloc_or_fail(ny, sizeof *y);
+    yref = alloc_or_fail(ny, sizeof *yref);
+    beta = alloc_or_fail(ny, sizeof *beta);
+    ref_fill_real(x, nx, r->seed);
+    ref_fill_real(w, nw, r->seed + 1);
+    ref_fill_real(b, d.k, r->seed + 2);
+    for (int64_t i = 0; i < ny; i++)
+        y[i] = NAN;
+
+    opt.threads = r->threads;
+    if (conv_plan_create(&plan, &d, r->variant, &opt) != CONV_OK
+        || conv_plan_set_weights(plan, w, bias ? b : NULL) != CONV_OK
+        || conv_execute(plan, x, y) != CONV_OK)
+        fail_msg("%s: %s", what, conv_reason());
+    assert_int_equal(ref_conv(&d, x, w, bias ? b : NULL, yref, beta),
+                     CONV_OK);
+    e = ref_compare(y, yref, beta, ny);
+    if (e.nonfinite > 0 || e.max_eps > ref_tolerance_for(r->variant)->eps)
+        fail_msg("%s: error %.1f eps at output %lld (bound %.0f), %lld "
+                 "non-finite", what, e.max_eps, (long long)e.worst,
+                 ref_tolerance_for(r->variant)->eps,
+                 (long long)e.nonfinite);
+
+    conv_plan_destroy(plan);
+    free(x);
+    free(w);
+    free(b);
+    free(y);
+    free(yref);
+    free(beta);
+}
+
+static conv_desc desc_of(const shape *s)
+{
+    conv_desc d = conv_desc_default();
+
+    d.n = s->n;
+    d.c = s->c;
+    d.h = s->h;
+    d.w = s->w;
+    d.k = s->k;
+    d.r = d.s = 3;
+    d.pad_top = s->pt;
+    d.pad_left = s->pl;
+    d.pad_bottom = s->pb;
+    d.pad_right = s->pr;
+    d.groups = s->g;
+    return d;
+}
+
+static void test_awkward_shapes(void **state)
+{
+    uint64_t seed = base_seed();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (int v = 0; v < 3; v++)
+            for (int t = 1; t <= 2; t++) {
+                run r = {desc_of(&shapes[i]), variants[v], shapes[i].name,
+                         t, seed + i};
+
+                check_run(&r, shapes[i].bias);
+            }
+}
+
+/* Output sizes one below, at and one above one and two tiles. */
+static void test_sizes_around_the_tile(void **state)
+{
+    uint64_t seed = base_seed() + 1000;
+
+    (void)state;
+    for (int v = 0; v < 3; v++)
+        for (int tiles = 1; tiles <= 2; tiles++)
+            for (int delta = -1; delta <= 1; delta++) {
+                int out = tiles * tile_m[v] + delta;
+                shape s = {"tile +-1", 1, 3, out, out + 1, 4,
+                           1, 1, 1, 1, 1, 1};
+                run r = {desc_of(&s), variants[v], "output tile +-1",
+                         1 + (delta != 0), seed++};
+
+                /* Padding 1 keeps the output at the input's size. */
+                check_run(&r, 1);
+            }
+}
+
+/* ---- What the family declines ---------------------------------------- */
+
+static void expect_declined(const conv_desc *base, const char *field,
+                            const char *needle)
+{
+    conv_desc d = *base;
+    char why[256] = "";
+    conv_plan *plan = NULL;
+
+    assert_int_equal(conv_desc_check(&d), CONV_OK);
+    for (int v = 0; v < 3; v++) {
+        if (conv_algo_applies(variants[v], &d, why, sizeof why))
+            fail_msg("%s accepted %s", variants[v], field);
+        if (strstr(why, "3x3 kernel with stride 1") == NULL
+            || strstr(why, needle) == NULL)
+            fail_msg("%s declined %s with '%s'", variants[v], field, why);
+        assert_int_equal(conv_plan_create(&plan, &d, variants[v], NULL),
+                         CONV_EUNSUPPORTED);
+        assert_null(plan);
+    }
+}
+
+static void test_declines_with_reason(void **state)
+{
+    conv_desc d = desc_of(&shapes[0]);
+
+    (void)state;
+    d.r = d.s = 5;
+    d.pad_top = d.pad_left = d.pad_bottom = d.pad_right = 2;
+    expect_declined(&d, "a 5x5 kernel", "5x5");
+
+    d = desc_of(&shapes[0]);
+    d.stride_h = d.stride_w = 2;
+    expect_declined(&d, "stride 2", "stride 2x2");
+
+    d = desc_of(&shapes[0]);
+    d.dil_h = 2;
+    expect_declined(&d, "dilation 2", "dilation 2x1");
+
+    d = desc_of(&shapes[0]);
+    d.r = 1;
+    d.pad_top = d.pad_bottom = 0;
+    expect_declined(&d, "a 1x3 kernel", "1x3");
+}
+
+/* The profile splits execute into the three phases it reports. */
+static void test_profile_and_description(void **state)
+{
+    conv_desc d = desc_of(&shapes[1]);
+    conv_options opt = conv_options_default();
+    conv_plan *plan = NULL;
+    conv_profile p;
+    float *x, *w, *y;
+
+    (void)state;
+    assert_int_equal(conv_desc_check(&d), CONV_OK);
+    x = calloc((size_t)conv_desc_input_elems(&d), sizeof *x);
+    w = calloc((size_t)conv_desc_weight_elems(&d), sizeof *w);
+    y = calloc((size_t)conv_desc_output_elems(&d), sizeof *y);
+    assert_true(x != NULL && w != NULL && y != NULL);
+    opt.profile = 1;
+    opt.threads = 2;
+    for (int v = 0; v < 3; v++) {
+        assert_int_equal(conv_plan_create(&plan, &d, variants[v], &opt),
+                         CONV_OK);
+        assert_int_equal(conv_plan_set_weights(plan, w, NULL), CONV_OK);
+        assert_int_equal(conv_execute(plan, x, y), CONV_OK);
+        assert_int_equal(conv_execute(plan, x, y), CONV_OK);
+        assert_int_equal(conv_plan_profile(plan, &p), CONV_OK);
+        assert_int_equal(p.executions, 2);
+        assert_true(p.input_transform > 0.0 && p.multiply > 0.0
+                    && p.output_transform > 0.0);
+        assert_true(conv_plan_workspace_bytes(plan) > 0);
+        assert_non_null(strstr(conv_plan_describe(plan), variants[v]));
+        conv_plan_destroy(plan);
+    }
+    free(x);
+    free(w);
+    free(y);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_transforms_correlate),
+        cmocka_unit_test(test_awkward_shapes),
+        cmocka_unit_test(test_sizes_around_the_tile),
+        cmocka_unit_test(test_declines_with_reason),
+        cmocka_unit_test(test_profile_and_description),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
