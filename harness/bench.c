@@ -495,12 +495,16 @@ static void run_shape(sweep *w, const bench_case *c, int n, progress *p)
     for (int i = 0; i < n && !w->write_failed; i++) {
         bench_row r = row_for(w->sh, c[i].shape, c[i].algo, w->o->threads);
         int ran = 0;
+        char name[512];
 
+        bench_case_name(s, c[i].algo, name, sizeof name);
         if (c[i].applies)
             ran = bench_time_case(c[i].algo, s, &sd, w->peak_gflops,
                                   w->o->threads, &r);
-        else
+        else if (gbench_selected(name))
             snprintf(r.status, sizeof r.status, "n/a:%s", c[i].why);
+        else
+            ran = -1;
 
         if (ran == 0 && bench_csv_append(w->out->f, &r) != 0) {
             bench_error("%s: cannot append a row: %s", w->out->csv,

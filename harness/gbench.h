@@ -77,6 +77,9 @@ void gbench_add_context(const char *key, const char *value);
 /* Widens the console's name column to fit names of `width` chars. */
 void gbench_set_name_width(int width);
 
+/* Whether --benchmark_filter selects a benchmark called `name`. */
+int gbench_selected(const char *name);
+
 /* Registers fn(st, arg) as benchmark `name`. Returns 0 or -1. */
 int gbench_register(const char *name, gbench_fn fn, void *arg);
 

@@ -197,6 +197,7 @@ char opt_min_time[] = "--benchmark_min_time=0.1";
 char opt_warmup[] = "--benchmark_min_warmup_time=0.05";
 char opt_aggregates[] = "--benchmark_display_aggregates_only=true";
 char opt_unit[] = "--benchmark_time_unit=ms";
+char opt_filter[] = "--benchmark_filter=all";
 // The JSON reporter is ours, but the library insists on a file name.
 char opt_out[] = "--benchmark_out=/dev/null";
 
@@ -205,7 +206,8 @@ char opt_out[] = "--benchmark_out=/dev/null";
 extern "C" int gbench_init(int *argc, char **argv, void (*help)(void))
 {
     std::vector<char *> gb = {argv[0], opt_repetitions, opt_min_time,
-                              opt_warmup, opt_aggregates, opt_unit};
+                              opt_warmup, opt_aggregates, opt_unit,
+                              opt_filter};
     std::vector<char *> held;
     int n;
 
@@ -227,7 +229,14 @@ extern "C" int gbench_init(int *argc, char **argv, void (*help)(void))
 
 extern "C" void gbench_add_context(const char *key, const char *value)
 {
-    benchmark::AddCustomContext(key, value);
+    // AddCustomContext refuses a key twice; a second sweep in the same
+    // process (the tests) must be able to update its values.
+    auto *&context = benchmark::internal::GetGlobalContext();
+
+    if (context == nullptr || context->count(key) == 0)
+        benchmark::AddCustomContext(key, value);
+    else
+        (*context)[key] = value;
 }
 
 extern "C" void gbench_set_name_width(int width)
@@ -239,6 +248,15 @@ extern "C" void gbench_set_name_width(int width)
     display_once &d = *the_shim().display;
 
     d.width = std::max(d.width, w);
+}
+
+extern "C" int gbench_selected(const char *name)
+{
+    try {
+        return selected(name);
+    } catch (...) {
+        return 1;
+    }
 }
 
 extern "C" int gbench_register(const char *name, gbench_fn fn, void *arg)

@@ -75,7 +75,11 @@ static void set_counters(gbench_state *st, const timed *t)
     if (t->peak_flops > 0)
         gbench_set_counter(st, "peak_fraction", t->flops / t->peak_flops,
                            GBENCH_PER_SECOND);
-    gbench_set_counter(st, "workspace_bytes", t->workspace, GBENCH_PLAIN);
+    /* A zero would make its coefficient of variation 0/0, and JSON has
+     * no NaN. */
+    if (t->workspace > 0)
+        gbench_set_counter(st, "workspace_bytes", t->workspace,
+                           GBENCH_PLAIN);
 }
 
 static void body_plan(gbench_state *st, void *arg)
@@ -284,6 +288,12 @@ int bench_case_applies(const char *algo, const conv_desc *d, char *why,
     return conv_algo_applies(algo, d, why, n);
 }
 
+void bench_case_name(const bench_shape *s, const char *algo, char *buf,
+                     size_t n)
+{
+    snprintf(buf, n, "%s/%s", s->text, algo);
+}
+
 int bench_time_case(const char *algo, const bench_shape *s,
                     bench_data *sd, double peak_gflops, int threads,
                     bench_row *r)
@@ -292,7 +302,7 @@ int bench_time_case(const char *algo, const bench_shape *s,
                peak_gflops * 1e9, 0};
     char name[512];
 
-    snprintf(name, sizeof name, "%s/%s", s->text, algo);
+    bench_case_name(s, algo, name, sizeof name);
     switch (kind_of(algo)) {
     case KIND_ONEDNN:
         return time_onednn(name, ONEDNN_ANY, threads, &t, r);

@@ -32,6 +32,10 @@ void bench_data_free(bench_data *sd);
 int bench_case_applies(const char *algo, const conv_desc *d, char *why,
                        size_t n);
 
+/* The name Google Benchmark knows the case by: "DESC/ALGO". */
+void bench_case_name(const bench_shape *s, const char *algo, char *buf,
+                     size_t n);
+
 /*
  * Times `algo` on shape s with `threads` threads and fills r's impl,
  * status and numbers: "ok" with the median and minimum time, GFLOP/s

@@ -1,0 +1,443 @@
+/* `convbench bench` end to end on a tiny suite: the CSV and JSON it
+ * writes, one row per shape x algorithm, --resume after a simulated kill,
+ * shards, the filter, and bad input that must write nothing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "bench.h"
+#include "csv.h"
+#include "shapes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_LINES 64
+
+/* Layer names with a comma and quotes-free text: the CSV must quote. */
+static const char suite_text[] =
+    "# a tiny suite for test_bench\n"
+    "mb1ic8ih9oc8kh3ph1n\"tiny:conv3x3*2\"\n"
+    "mb1ic16ih7oc8kh1n\"tiny:conv1x1\"\n"
+    "\n"
+    "mb1ic4ih11oc6kh3sh2n\"tiny:stride 2, odd size\"\n";
+
+static const char *const algos[] = {"conv1x1", "im2col_gemm", "onednn"};
+#define NALGOS 3
+
+static char dir[256], suite_path[300];
+
+static int setup(void **state)
+{
+    FILE *f;
+
+    snprintf(dir, sizeof dir, "/tmp/test_bench_%ld", (long)getpid());
+    snprintf(suite_path, sizeof suite_path, "%s/tiny.txt", dir);
+    if (mkdir(dir, 0777) != 0)
+        return -1;
+    f = fopen(suite_path, "w");
+    if (f == NULL)
+        return -1;
+    fputs(suite_text, f);
+    return fclose(f);
+}
+
+static int teardown(void **state)
+{
+    char cmd[400];
+
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* bench_main with the quick flags every run here uses, then `extra`. */
+static int run_bench(const char *out, const char *const *extra)
+{
+    char outflag[400];
+    char *argv[32] = {"bench", "--suite", suite_path,
+                      "--algo", "conv1x1,im2col_gemm,onednn",
+                      "--threads", "1", "--benchmark_min_time=0.01",
+                      "--benchmark_repetitions=2",
+                      "--benchmark_min_warmup_time=0"};
+    int argc = 10;
+
+    snprintf(outflag, sizeof outflag, "--out=%s/%s", dir, out);
+    argv[argc++] = outflag;
+    for (int i = 0; extra != NULL && extra[i] != NULL; i++)
+        argv[argc++] = (char *)extra[i];
+    return bench_main(argc, argv);
+}
+
+static void path_of(char *buf, size_t n, const char *out, const char *ext)
+{
+    snprintf(buf, n, "%s/%s.%s", dir, out, ext);
+}
+
+/* The rows of results `out`, checked by the strict reader. */
+static bench_rows read_rows(const char *out)
+{
+    char path[400], err[600];
+    bench_rows t;
+
+    path_of(path, sizeof path, out, "csv");
+    if (bench_csv_read(path, &t, err, sizeof err) != 0)
+        fprintf(stderr, "%s\n", err);
+    assert_non_null(t.rows);
+    return t;
+}
+
+static bench_suite load_suite(void)
+{
+    bench_suite s;
+    char err[400];
+
+    assert_int_equal(bench_suite_load(suite_path, 0, &s, err, sizeof err),
+                     0);
+    assert_int_equal(s.n, 3);
+    return s;
+}
+
+/* How many rows are for shape s and algorithm a. */
+static int rows_for(const bench_rows *t, const bench_shape *s,
+                    const char *a)
+{
+    int n = 0;
+
+    for (int i = 0; i < t->n; i++)
+        n += strcmp(t->rows[i].desc, s->text) == 0
+             && strcmp(t->rows[i].algo, a) == 0;
+    return n;
+}
+
+/* Every shape x algorithm exactly once, and nothing else. */
+static void expect_every_case_once(const bench_rows *t)
+{
+    bench_suite s = load_suite();
+
+    assert_int_equal(t->n, s.n * NALGOS);
+    for (int i = 0; i < s.n; i++)
+        for (int a = 0; a < NALGOS; a++) {
+            if (rows_for(t, &s.shapes[i], algos[a]) != 1)
+                fprintf(stderr, "%s x %s: %d rows\n", s.shapes[i].text,
+                        algos[a], rows_for(t, &s.shapes[i], algos[a]));
+            assert_int_equal(rows_for(t, &s.shapes[i], algos[a]), 1);
+        }
+    bench_suite_free(&s);
+}
+
+/* ---- a JSON syntax check (Google Benchmark writes NaN as NaN) ---- */
+
+static const char *json_value(const char *s, int depth);
+
+static const char *json_ws(const char *s)
+{
+    while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
+        s++;
+    return s;
+}
+
+static const char *json_string(const char *s)
+{
+    if (*s != '"')
+        return NULL;
+    for (s++; *s != '"'; s++) {
+        if ((unsigned char)*s < 0x20)
+            return NULL;
+        if (*s == '\\' && strchr("\"\\/bfnrtu", *++s) == NULL)
+            return NULL;
+    }
+    return s + 1;
+}
+
+static const char *json_container(const char *s, int depth)
+{
+    int object = *s == '{';
+    char close = object ? '}' : ']';
+
+    s = json_ws(s + 1);
+    if (*s == close)
+        return s + 1;
+    for (;;) {
+        if (object) {
+            s = json_string(json_ws(s));
+            if (s == NULL || *(s = json_ws(s)) != ':')
+                return NULL;
+            s++;
+        }
+        s = json_value(s, depth + 1);
+        if (s == NULL)
+            return NULL;
+        s = json_ws(s);
+        if (*s == close)
+            return s + 1;
+        if (*s++ != ',')
+            return NULL;
+    }
+}
+
+static const char *json_value(const char *s, int depth)
+{
+    static const char *const words[] = {"true", "false", "null"};
+    char *end = NULL;
+
+    s = json_ws(s);
+    if (depth > 32)
+        return NULL;
+    if (*s == '{' || *s == '[')
+        return json_container(s, depth);
+    if (*s == '"')
+        return json_string(s);
+    for (int i = 0; i < 3; i++)
+        if (strncmp(s, words[i], strlen(words[i])) == 0)
+            return s + strlen(words[i]);
+    strtod(s, &end);
+    return end > s ? end : NULL;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text;
+    long n;
+
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    text = calloc(1, (size_t)n + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return text;
+}
+
+static int count_of(const char *text, const char *what)
+{
+    int n = 0;
+
+    for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
+        n++;
+    return n;
+}
+
+/* ---- the tests ---- */
+
+/* Numbers consistent within each ok row; n/a only where it must be. */
+static void expect_sane_rows(const bench_rows *t)
+{
+    for (int i = 0; i < t->n; i++) {
+        const bench_row *r = &t->rows[i];
+        int one_by_one = strstr(r->desc, "kh1") != NULL;
+
+        if (strcmp(r->algo, "conv1x1") == 0 && !one_by_one) {
+            assert_int_equal(strncmp(r->status, "n/a:", 4), 0);
+            continue;
+        }
+        if (strcmp(r->status, "ok") != 0)
+            fprintf(stderr, "%s %s: %s\n", r->desc, r->algo, r->status);
+        assert_string_equal(r->status, "ok");
+        assert_true(r->time_ms > 0 && r->time_min_ms > 0);
+        assert_true(r->time_min_ms <= r->time_ms);
+        assert_true(r->gflops > 0);
+        assert_true(r->workspace_bytes >= 0);
+        assert_int_equal(r->threads, 1);
+        assert_true(r->impl[0] != '\0');
+        assert_string_equal(r->suite, "tiny");
+        assert_int_equal(r->count, strstr(r->layer, "conv3x3") ? 2 : 1);
+    }
+}
+
+static void test_sweep_writes_tables(void **state)
+{
+    char json[400], tmp[420];
+    bench_rows t;
+    char *text;
+    int ok = 0;
+
+    assert_int_equal(run_bench("sweep", NULL), 0);
+    t = read_rows("sweep");
+    expect_every_case_once(&t);
+    expect_sane_rows(&t);
+    for (int i = 0; i < t.n; i++)
+        ok += strcmp(t.rows[i].status, "ok") == 0;
+
+    /* One JSON document; a median per measured case; the context. */
+    path_of(json, sizeof json, "sweep", "json");
+    text = slurp(json);
+    assert_non_null(json_value(text, 0));
+    assert_string_equal(json_ws(json_value(text, 0)), "");
+    assert_int_equal(count_of(text, "\"aggregate_name\": \"median\""), ok);
+    assert_non_null(strstr(text, "\"peak_gflops_avx2_fma\""));
+    assert_non_null(strstr(text, "\"onednn_isa\""));
+    snprintf(tmp, sizeof tmp, "%s.tmp", json);
+    assert_int_equal(access(tmp, F_OK), -1);
+    free(text);
+    bench_rows_free(&t);
+
+    /* Run again without --resume: the table is replaced, not doubled. */
+    assert_int_equal(run_bench("sweep", NULL), 0);
+    t = read_rows("sweep");
+    expect_every_case_once(&t);
+    bench_rows_free(&t);
+}
+
+/* The table's lines, for comparing them as text. */
+static int read_lines(const char *path, char lines[][1024])
+{
+    FILE *f = fopen(path, "r");
+    int n = 0;
+
+    assert_non_null(f);
+    while (n < MAX_LINES && fgets(lines[n], 1024, f) != NULL)
+        n++;
+    fclose(f);
+    return n;
+}
+
+static void keep_lines(const char *path, char lines[][1024], int n)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    for (int i = 0; i < n; i++)
+        fputs(lines[i], f);
+    fclose(f);
+}
+
+static void test_resume_after_kill(void **state)
+{
+    static char before[MAX_LINES][1024], after[MAX_LINES][1024];
+    static const char *const resume[] = {"--resume", NULL};
+    char path[400];
+    int n, m;
+
+    assert_int_equal(run_bench("resume", NULL), 0);
+    path_of(path, sizeof path, "resume", "csv");
+    n = read_lines(path, before);
+    assert_int_equal(n, 1 + 3 * NALGOS);
+
+    /* A kill after the sixth row: the last three never got written. */
+    keep_lines(path, before, n - 3);
+    assert_int_equal(run_bench("resume", resume), 0);
+    m = read_lines(path, after);
+    assert_int_equal(m, n);
+
+    /* The kept rows are untouched (not measured again), none is
+     * duplicated and none missing. */
+    for (int i = 0; i < n - 3; i++)
+        assert_string_equal(after[i], before[i]);
+    bench_rows t = read_rows("resume");
+    expect_every_case_once(&t);
+    bench_rows_free(&t);
+
+    /* Resuming a finished table changes nothing. */
+    assert_int_equal(run_bench("resume", resume), 0);
+    assert_int_equal(read_lines(path, before), m);
+    for (int i = 0; i < m; i++)
+        assert_string_equal(after[i], before[i]);
+}
+
+static void test_shards_cover_the_suite(void **state)
+{
+    static const char *const first[] = {"--shard", "1/2", NULL};
+    static const char *const second[] = {"--shard=2/2", NULL};
+    bench_rows a, b, all;
+
+    assert_int_equal(run_bench("shard1", first), 0);
+    assert_int_equal(run_bench("shard2", second), 0);
+    a = read_rows("shard1");
+    b = read_rows("shard2");
+
+    /* Shapes 1 and 3 in the first shard, shape 2 in the second. */
+    assert_int_equal(a.n, 2 * NALGOS);
+    assert_int_equal(b.n, NALGOS);
+    all.n = a.n + b.n;
+    all.rows = calloc((size_t)all.n, sizeof *all.rows);
+    assert_non_null(all.rows);
+    memcpy(all.rows, a.rows, (size_t)a.n * sizeof *a.rows);
+    memcpy(all.rows + a.n, b.rows, (size_t)b.n * sizeof *b.rows);
+    expect_every_case_once(&all);
+    free(all.rows);
+    bench_rows_free(&a);
+    bench_rows_free(&b);
+}
+
+static void test_filter_selects_cases(void **state)
+{
+    static const char *const only[] = {"--benchmark_filter=/onednn", NULL};
+    bench_rows t;
+
+    assert_int_equal(run_bench("filter", only), 0);
+    t = read_rows("filter");
+    assert_int_equal(t.n, 3);
+    for (int i = 0; i < t.n; i++)
+        assert_string_equal(t.rows[i].algo, "onednn");
+    bench_rows_free(&t);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int exists(const char *out, const char *ext)
+{
+    char path[400];
+
+    path_of(path, sizeof path, out, ext);
+    return access(path, F_OK) == 0;
+}
+
+static void test_bad_input_writes_nothing(void **state)
+{
+    static const char *const bad[][3] = {
+        {"--algo", "conv1x1,bogus", NULL},
+        {"--threads", "0", NULL},
+        {"--mb", "-1", NULL},
+        {"--shard", "3/2", NULL},
+        {"--suite", "/nonexistent/suite.txt", NULL},
+        {"--benchmark_out=x.json", NULL, NULL},
+        {"--no-such-flag", NULL, NULL},
+        {"mb1ic3ih5oc3kh7", NULL, NULL},
+    };
+    static const char *const resume[] = {"--resume", NULL};
+    char path[400], *before, *after;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(run_bench("newdir/bad", bad[i]), 2);
+        assert_false(exists("newdir/bad", "csv"));
+        assert_false(exists("newdir/bad", "json"));
+    }
+
+    /* A malformed table is refused by --resume and left as it was. */
+    path_of(path, sizeof path, "broken", "csv");
+    write_text(path, "suite,layer\n");
+    before = slurp(path);
+    assert_int_equal(run_bench("broken", resume), 2);
+    after = slurp(path);
+    assert_string_equal(before, after);
+    assert_false(exists("broken", "json"));
+    free(before);
+    free(after);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sweep_writes_tables),
+        cmocka_unit_test(test_resume_after_kill),
+        cmocka_unit_test(test_shards_cover_the_suite),
+        cmocka_unit_test(test_filter_selects_cases),
+        cmocka_unit_test(test_bad_input_writes_nothing),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
