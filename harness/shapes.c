@@ -6,8 +6,7 @@
  * complete each spatial axis (h/w copies, defaults, deduced padding), then
  * build a conv_desc and let conv_desc_check() have the last word.
  *
- * Rules the grammar in DESIGN.md leaves open, decided here as benchdnn
- * does where it has an answer:
+ * Rules the grammar in DESIGN.md leaves open, decided here:
  * - When no w key is given, the w axis copies every h key (a square
  *   problem), and the other way round. When both axes have keys, only a
  *   missing iw/ih or kw/kh copies its partner; stride, dilation, padding
@@ -293,29 +292,51 @@ static int64_t floor_div(int64_t a, int64_t b)
     return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
+/* "ih10, kh3, sh2 and ph1" (dh too when dilated), for messages. */
+static void axis_words(const axis *a, int base, char *buf, size_t n)
+{
+    char dil[32] = "";
+
+    if (a->dil > 1)
+        snprintf(dil, sizeof dil, "%s%lld, ", key_table[base + AX_D].key,
+                 (long long)(a->dil - 1));
+    snprintf(buf, n, "%s%lld, %s%lld, %s%s%lld and %s%lld",
+             key_table[base + AX_I].key, (long long)a->in,
+             key_table[base + AX_K].key, (long long)a->kernel, dil,
+             key_table[base + AX_S].key, (long long)a->stride,
+             key_table[base + AX_P].key, (long long)a->pad);
+}
+
 /* Rejects an end padding that contradicts the given padding (see the
  * rules at the top), naming the outputs that would agree with it. */
 static int check_end_pad(const axis *a, const parsed *ps, int base,
                          char *err, size_t n)
 {
     int64_t extent = (a->kernel - 1) * a->dil + 1;
-    int64_t lo, hi;
+    const char *tok = ps->tok[base + AX_O];
+    const char *what = key_table[base + AX_O].what;
+    int64_t hi;
+    char words[160];
 
     if (a->pad_end >= a->pad - (a->stride - 1)
         && a->pad_end <= a->pad + a->stride)
         return 0;
 
+    /* The output symmetric padding gives, plus one. */
     hi = floor_div(a->in + 2 * a->pad - extent, a->stride) + 2;
-    lo = hi - 1 < 1 ? 1 : hi - 1;
-    return fail(err, n, "'%s': with %s%lld, %s%lld, %s%lld and %s%lld the "
-                "%s can be %lld or %lld, not %lld (the end padding would be "
-                "%lld)", ps->tok[base + AX_O],
-                key_table[base + AX_I].key, (long long)a->in,
-                key_table[base + AX_K].key, (long long)a->kernel,
-                key_table[base + AX_S].key, (long long)a->stride,
-                key_table[base + AX_P].key, (long long)a->pad,
-                key_table[base + AX_O].what, (long long)lo, (long long)hi,
-                (long long)a->out, (long long)a->pad_end);
+    axis_words(a, base, words, sizeof words);
+    if (hi < 1)
+        return fail(err, n, "'%s': with %s the kernel does not fit the "
+                    "padded input, whatever the %s (the end padding would "
+                    "be %lld)", tok, words, what, (long long)a->pad_end);
+    if (hi == 1)
+        return fail(err, n, "'%s': with %s the %s can only be 1, not %lld "
+                    "(the end padding would be %lld)", tok, words, what,
+                    (long long)a->out, (long long)a->pad_end);
+    return fail(err, n, "'%s': with %s the %s can be %lld or %lld, not %lld "
+                "(the end padding would be %lld)", tok, words, what,
+                (long long)hi - 1, (long long)hi, (long long)a->out,
+                (long long)a->pad_end);
 }
 
 /* Completes the axis whose keys start at `base` (KEY_IH or KEY_IW). */
@@ -485,6 +506,8 @@ static size_t format_desc(const conv_desc *d, const char *name, char *buf,
     return used;
 }
 
+/* Every descriptor the parser accepts reads back the same. One built by
+ * hand reads back only if its end padding lies in [p - (s-1), p + s]. */
 void bench_shape_format(const conv_desc *d, const char *name, char *buf,
                         size_t n)
 {

@@ -247,6 +247,12 @@ static const reject_case rejects[] = {
     {"ic3oc8ih10kh3ph0oh10", "'oh10'", "8 or 9"},
     /* 27*2 - 56 + 1 = -3: a whole stride of input left unread. */
     {"ic8oc8ih56kh1sh2oh27", "'oh27'", "28 or 29"},
+    /* Symmetric padding 0 gives no output at all for a 5-row kernel on
+     * 2 rows, so no output size agrees with ph0. */
+    {"ic3oc8ih2kh5ph0oh1", "'oh1'", "does not fit"},
+    {"ic3oc8ih9kh3dh1sh2ph0oh5", "'oh5'", "3 or 4"},
+    /* 3 - 4 = -1 rows of slack: one output, reading the end padding. */
+    {"ic3oc8ih3kh4sh2ph0oh2", "'oh2'", "only be 1"},
     {"ic3oc8ih2kh5", "'kh5'", "empty"},
     {"ic3oc8ih5kh3dh3", "'kh3'", "empty"},
     {"ic3oc8ih5iw9kh3kw11", "'kw11'", "empty"},
