@@ -211,6 +211,17 @@ static int64_t band_rows(const conv_desc *d, int64_t items, int threads)
     return rows;
 }
 
+/* Channel blocks per pass: an oc group's weights for one pass stay in
+ * L1 while the band is swept. */
+static int64_t chunk_blocks(const conv_desc *d, const layout *l)
+{
+    int64_t block_bytes = d->r * d->s * DIRECT_MAX_NB * 64 * 4;
+    int64_t kb = getenv("DIRECT_CHUNK_KB") ? atoi(getenv("DIRECT_CHUNK_KB")) : 1 << 20;
+    int64_t n = kb * 1024 / block_bytes;
+
+    return n < 1 ? 1 : min64(n, l->icb);
+}
+
 static void layout_init(layout *l, const conv_desc *d, int threads)
 {
     l->depthwise = d->c == d->groups && d->k == d->groups;
@@ -223,7 +234,7 @@ static void layout_init(layout *l, const conv_desc *d, int threads)
     l->images = min64(d->n, threads);
     l->band = band_rows(d, l->images * l->groups * l->ocgs, threads);
     l->bands = ceil_div(d->p, l->band);
-    l->chunk = l->icb;
+    l->chunk = chunk_blocks(d, l);
     dim_init(&l->rows, d->h, d->p, d->r, d->stride_h, d->pad_top,
              d->dil_h);
     dim_init(&l->cols, d->w, d->q, d->s, d->stride_w, d->pad_left,
@@ -433,6 +444,18 @@ static void pack_row(const direct_plan *pl, const float *x, float *xb,
     }
 }
 
+/* Packed weight floats from one kernel tap to the next. */
+static ptrdiff_t weight_tap(const direct_plan *pl, int nb)
+{
+    return pl->lay.depthwise ? DIRECT_LANES : (ptrdiff_t)64 * nb;
+}
+
+/* Packed input floats from one channel block to the next. */
+static ptrdiff_t input_block(const direct_plan *pl)
+{
+    return pl->lay.rows.in * pl->lay.cols.in * DIRECT_LANES;
+}
+
 /* What one work item needs besides the plan. */
 typedef struct item {
     const float *xg;     /* packed input of its image and group */
@@ -441,6 +464,22 @@ typedef struct item {
     int64_t p0, p1;      /* output rows */
 } item;
 
+/* The kernel taps [0, nr) x [0, ns) of a rectangle, and the pointer
+ * jumps that walk them block by block. */
+static void tile_taps(const direct_plan *pl, direct_tile *t, int nr,
+                      int ns)
+{
+    ptrdiff_t w_s = weight_tap(pl, t->nb), w_r = pl->d->s * w_s;
+    ptrdiff_t x_r = pl->lay.rows.dil * pl->lay.cols.in * DIRECT_LANES;
+
+    t->nr = nr;
+    t->ns = ns;
+    t->x_row = x_r - ns * t->x_s;
+    t->w_row = w_r - ns * w_s;
+    t->x_blk = input_block(pl) - nr * x_r;
+    t->w_blk = pl->d->r * w_r - nr * w_r;
+}
+
 /* The tile at output (oh, ow) for taps from (r0, s0) on. */
 static void tile_at(const direct_plan *pl, const item *it, direct_tile *t,
                     int64_t oh, int64_t ow, int r0, int s0)
@@ -448,11 +487,11 @@ static void tile_at(const direct_plan *pl, const item *it, direct_tile *t,
     const dim_plan *rp = &pl->lay.rows, *cp = &pl->lay.cols;
     int64_t ih = oh * rp->stride - rp->pad + r0 * rp->dil;
     int64_t iw = ow * cp->stride - cp->pad + s0 * cp->dil;
-    ptrdiff_t w_s = pl->lay.depthwise ? DIRECT_LANES : 64 * t->nb;
+    ptrdiff_t w_s = weight_tap(pl, t->nb);
 
     t->x = t->nr > 0 && t->ns > 0
            ? it->xg + (ih * cp->in + iw) * DIRECT_LANES : it->xg;
-    t->w = it->w + r0 * t->w_r + s0 * w_s;
+    t->w = it->w + (r0 * pl->d->s + s0) * w_s;
     t->y = it->yb + ((oh - it->p0) * pl->d->q + ow) * DIRECT_LANES;
 }
 
@@ -494,28 +533,11 @@ static void sweep_band(const direct_plan *pl, const item *it,
         if (a >= b)
             continue;
         for (int j = 0; j < cp->nruns; j++) {
-            t->nr = rp->runs[i].nt;
-            t->ns = cp->runs[j].nt;
+            tile_taps(pl, t, rp->runs[i].nt, cp->runs[j].nt);
             sweep_rect(pl, it, t, a, b, cp->runs[j].o0, cp->runs[j].o1,
                        rp->runs[i].t0, cp->runs[j].t0);
         }
     }
-}
-
-/* The tile fields that stay fixed over an item. */
-static void tile_strides(const direct_plan *pl, const item *it, int nb,
-                         direct_tile *t)
-{
-    const layout *l = &pl->lay;
-    ptrdiff_t w_s = l->depthwise ? DIRECT_LANES : 64 * nb;
-
-    t->nb = nb;
-    t->x_cb = l->rows.in * l->cols.in * DIRECT_LANES;
-    t->x_r = l->rows.dil * l->cols.in * DIRECT_LANES;
-    t->x_s = l->cols.dil * DIRECT_LANES;
-    t->w_r = pl->d->s * w_s;
-    t->w_cb = pl->d->r * t->w_r;
-    t->y_ob = (it->p1 - it->p0) * pl->d->q * DIRECT_LANES;
 }
 
 /* Channel passes over the band, blocks [c0, c0 + chunk) each. */
@@ -527,17 +549,20 @@ static void compute_item(const direct_plan *pl, item *it, int nb,
     int tail = (int)(l->cpg % DIRECT_LANES);
     /* A depthwise item owns one channel block: one pass. */
     int64_t blocks = l->depthwise ? 1 : l->icb;
+    ptrdiff_t w_cb = pl->d->r * pl->d->s * weight_tap(pl, nb);
     direct_tile t;
 
-    tile_strides(pl, it, nb, &t);
+    t.nb = nb;
+    t.x_s = l->cols.dil * DIRECT_LANES;
+    t.y_ob = (it->p1 - it->p0) * pl->d->q * DIRECT_LANES;
     for (int64_t c0 = 0; c0 < blocks; c0 += l->chunk) {
         int64_t c1 = min64(blocks, c0 + l->chunk);
 
         t.bias = c0 == 0 ? bias : NULL;
         t.tail = c1 == l->icb && !l->depthwise ? tail : 0;
         t.n_cb = (int)(c1 - c0) - (t.tail > 0);
-        it->w = w + c0 * t.w_cb;
-        it->xg = xg + c0 * t.x_cb;
+        it->w = w + c0 * w_cb;
+        it->xg = xg + c0 * input_block(pl);
         sweep_band(pl, it, &t);
     }
 }
@@ -669,24 +694,35 @@ const conv_algo conv_algo_direct = {
 /* The portable kernels: the same loops and summation order as the AVX2
  * ones, lane by lane. */
 
+/* The walk of taps() in direct_avx2.c, lane by lane. */
 static void taps_c(float acc[][DIRECT_LANES], const direct_tile *t,
-                   const float *x, const float *w, int nic)
+                   const float **xp, const float **wp, int steps, int nic)
 {
-    ptrdiff_t w_s = (ptrdiff_t)64 * t->nb;
+    const float *x = *xp, *w = *wp;
 
-    for (int r = 0; r < t->nr; r++)
-        for (int s = 0; s < t->ns; s++)
-            for (int i = 0; i < nic; i++)
-                for (int ob = 0; ob < t->nb; ob++)
-                    for (int j = 0; j < t->px; j++) {
-                        const float *wv = w + r * t->w_r + s * w_s
-                                          + (i * t->nb + ob) * DIRECT_LANES;
-                        float xv = x[r * t->x_r + s * t->x_s + j * t->x_px
-                                     + i];
-
-                        for (int l = 0; l < DIRECT_LANES; l++)
-                            acc[ob * t->px + j][l] += wv[l] * xv;
-                    }
+    for (int k = 0, r = 0, s = 0; k < steps; k++) {
+        for (int i = 0; i < nic; i++)
+            for (int ob = 0; ob < t->nb; ob++)
+                for (int j = 0; j < t->px; j++)
+                    for (int l = 0; l < DIRECT_LANES; l++)
+                        acc[ob * t->px + j][l] +=
+                            w[(i * t->nb + ob) * DIRECT_LANES + l]
+                            * x[j * t->x_px + i];
+        x += t->x_s;
+        w += 64 * t->nb;
+        if (++s == t->ns) {
+            s = 0;
+            x += t->x_row;
+            w += t->w_row;
+            if (++r == t->nr) {
+                r = 0;
+                x += t->x_blk;
+                w += t->w_blk;
+            }
+        }
+    }
+    *xp = x;
+    *wp = w;
 }
 
 static void load_acc(float acc[][DIRECT_LANES], const direct_tile *t)
@@ -711,34 +747,34 @@ static void store_acc(float acc[][DIRECT_LANES], const direct_tile *t)
 static void tile_c(const direct_tile *t)
 {
     float acc[DIRECT_ACCS][DIRECT_LANES];
+    const float *x = t->x, *w = t->w;
 
     load_acc(acc, t);
-    for (int cb = 0; cb < t->n_cb; cb++)
-        taps_c(acc, t, t->x + cb * t->x_cb, t->w + cb * t->w_cb,
-               DIRECT_LANES);
+    taps_c(acc, t, &x, &w, t->n_cb * t->nr * t->ns, DIRECT_LANES);
     if (t->tail > 0)
-        taps_c(acc, t, t->x + t->n_cb * t->x_cb, t->w + t->n_cb * t->w_cb,
-               t->tail);
+        taps_c(acc, t, &x, &w, t->nr * t->ns, t->tail);
     store_acc(acc, t);
 }
 
 static void dw_tile_c(const direct_tile *t)
 {
     float acc[DIRECT_MAX_PX][DIRECT_LANES];
+    const float *x = t->x, *w = t->w;
     direct_tile one = *t;
 
     one.nb = 1;
     load_acc(acc, &one);
-    for (int r = 0; r < t->nr; r++)
-        for (int s = 0; s < t->ns; s++)
-            for (int j = 0; j < t->px; j++) {
-                const float *wv = t->w + r * t->w_r + s * DIRECT_LANES;
-                const float *xv = t->x + r * t->x_r + s * t->x_s
-                                  + j * t->x_px;
-
+    for (int r = 0; r < t->nr; r++) {
+        for (int s = 0; s < t->ns; s++) {
+            for (int j = 0; j < t->px; j++)
                 for (int l = 0; l < DIRECT_LANES; l++)
-                    acc[j][l] += wv[l] * xv[l];
-            }
+                    acc[j][l] += w[l] * x[j * t->x_px + l];
+            x += t->x_s;
+            w += DIRECT_LANES;
+        }
+        x += t->x_row;
+        w += t->w_row;
+    }
     store_acc(acc, &one);
 }
 

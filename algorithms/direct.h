@@ -36,10 +36,12 @@ typedef struct direct_tile {
     float *y;            /* pixel 0, oc block 0 of the blocked output */
     const float *bias;   /* nb * 8 start values; NULL: accumulate onto y */
     ptrdiff_t x_px;      /* input floats from one pixel to the next */
-    ptrdiff_t x_cb;      /* ... from one channel block to the next */
-    ptrdiff_t x_r, x_s;  /* ... from one kernel row / column tap to the next */
-    ptrdiff_t w_cb, w_r; /* weight floats per channel block, per kernel row;
-                            one column tap is 64 * nb (depthwise: 8) */
+    ptrdiff_t x_s;       /* ... from one column tap to the next (weights:
+                            64 * nb floats, depthwise 8) */
+    ptrdiff_t x_row, w_row;  /* further jump after a kernel row's last
+                                column tap */
+    ptrdiff_t x_blk, w_blk;  /* further jump after a channel block's last
+                                kernel row */
     ptrdiff_t y_px;      /* output floats from one pixel to the next */
     ptrdiff_t y_ob;      /* ... from one oc block to the next */
     int nb, px;          /* tile shape: nb * px <= DIRECT_ACCS */

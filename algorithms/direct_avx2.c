@@ -49,37 +49,51 @@ INLINE void channel_step(__m256 *acc, const float *const *x,
     }
 }
 
-/* Every tap of one channel block; nic channels (8, or the tail). The
- * pixel pointers are set once per tap so that the channel loop needs
- * only constant offsets. */
-INLINE void block_taps(__m256 *acc, const direct_tile *t, const float *x,
-                       const float *w, const int nic, const int nb,
-                       const int px)
+/*
+ * Every channel block and kernel tap as one flat loop: with nested loops
+ * GCC spills the 12 accumulators around each inner loop. The pointers
+ * step to the next column tap, and at the end of a kernel row or of a
+ * block jump by the differences the caller set in the tile. nic channels
+ * a step: 8, or the tail.
+ */
+INLINE void taps(__m256 *acc, const direct_tile *t, const float **xp,
+                 const float **wp, int steps, const int nic, const int nb,
+                 const int px)
 {
+    const float *x = *xp, *w = *wp;
     const ptrdiff_t w_s = (ptrdiff_t)64 * nb;
+    int r = 0, s = 0;
 
-    for (int r = 0; r < t->nr; r++) {
-        const float *xs = x + r * t->x_r, *ws = w + r * t->w_r;
-
-        for (int s = 0; s < t->ns; s++, xs += t->x_s, ws += w_s) {
-            const float *xp[DIRECT_MAX_PX];
+    for (int k = 0; k < steps; k++) {
+        #pragma GCC unroll 8
+        for (int i = 0; i < nic; i++) {
+            const float *xi[DIRECT_MAX_PX];
 
             for (int j = 0; j < px; j++)
-                xp[j] = xs + j * t->x_px;
-            #pragma GCC unroll 8
-            for (int i = 0; i < nic; i++) {
-                const float *xi[DIRECT_MAX_PX];
-
-                for (int j = 0; j < px; j++)
-                    xi[j] = xp[j] + i;
-                channel_step(acc, xi, ws + i * 8 * nb, nb, px);
+                xi[j] = x + j * t->x_px + i;
+            channel_step(acc, xi, w + i * 8 * nb, nb, px);
+        }
+        x += t->x_s;
+        w += w_s;
+        if (++s == t->ns) {
+            s = 0;
+            x += t->x_row;
+            w += t->w_row;
+            if (++r == t->nr) {
+                r = 0;
+                x += t->x_blk;
+                w += t->w_blk;
             }
         }
     }
+    *xp = x;
+    *wp = w;
 }
 
 INLINE void tile_body(const direct_tile *t, const int nb, const int px)
 {
+    const int per_block = t->nr * t->ns;
+    const float *x = t->x, *w = t->w;
     __m256 acc[DIRECT_ACCS];
 
     for (int ob = 0; ob < nb; ob++)
@@ -88,12 +102,9 @@ INLINE void tile_body(const direct_tile *t, const int nb, const int px)
                 ? _mm256_loadu_ps(t->bias + ob * DIRECT_LANES)
                 : _mm256_loadu_ps(t->y + ob * t->y_ob + j * t->y_px);
 
-    for (int cb = 0; cb < t->n_cb; cb++)
-        block_taps(acc, t, t->x + cb * t->x_cb, t->w + cb * t->w_cb,
-                   DIRECT_LANES, nb, px);
+    taps(acc, t, &x, &w, t->n_cb * per_block, DIRECT_LANES, nb, px);
     if (t->tail > 0)
-        block_taps(acc, t, t->x + t->n_cb * t->x_cb,
-                   t->w + t->n_cb * t->w_cb, t->tail, nb, px);
+        taps(acc, t, &x, &w, per_block, t->tail, nb, px);
 
     for (int ob = 0; ob < nb; ob++)
         for (int j = 0; j < px; j++)
@@ -143,9 +154,11 @@ static void tile_avx2(const direct_tile *t)
     tiles[t->nb - 1][t->px - 1](t);
 }
 
-/* Depthwise: acc[j] += w[tap] * x[j][tap], lane by lane. */
+/* Depthwise: acc[j] += w[tap] * x[j][tap], lane by lane; the taps walk
+ * as in taps(), one block. */
 INLINE void dw_body(const direct_tile *t, const int px)
 {
+    const float *x = t->x, *w = t->w;
     __m256 acc[DIRECT_MAX_PX];
 
     for (int j = 0; j < px; j++)
@@ -154,14 +167,16 @@ INLINE void dw_body(const direct_tile *t, const int px)
 
     for (int r = 0; r < t->nr; r++) {
         for (int s = 0; s < t->ns; s++) {
-            const float *xs = t->x + r * t->x_r + s * t->x_s;
-            __m256 wv = _mm256_loadu_ps(t->w + r * t->w_r
-                                        + s * DIRECT_LANES);
+            __m256 wv = _mm256_loadu_ps(w);
 
             for (int j = 0; j < px; j++)
                 acc[j] = _mm256_fmadd_ps(
-                    wv, _mm256_loadu_ps(xs + j * t->x_px), acc[j]);
+                    wv, _mm256_loadu_ps(x + j * t->x_px), acc[j]);
+            x += t->x_s;
+            w += DIRECT_LANES;
         }
+        x += t->x_row;
+        w += t->w_row;
     }
 
     for (int j = 0; j < px; j++)
