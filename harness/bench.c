@@ -270,6 +270,7 @@ typedef struct bench_out {
     char json[1024];
     FILE *f;
     bench_rows done;         /* rows a resumed run keeps */
+    char *earlier;           /* and their JSON entries (NULL: none) */
 } bench_out;
 
 /* results/NAME from --out (a trailing ".csv" is dropped) or the suite. */
@@ -320,6 +321,55 @@ static int make_parent_dirs(const char *path)
     return 0;
 }
 
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0
+        && fseek(f, 0, SEEK_SET) == 0
+        && (text = calloc(1, (size_t)n + 1)) != NULL
+        && fread(text, 1, (size_t)n, f) != (size_t)n) {
+        free(text);
+        text = NULL;
+    }
+    fclose(f);
+    return text;
+}
+
+/* Whether the kept table has a row for the case Google Benchmark calls
+ * `name`: a kill can fall between a row and its report. */
+static int has_row(const char *name, void *user)
+{
+    const bench_rows *t = user;
+    size_t n;
+
+    for (int i = 0; i < t->n; i++) {
+        n = strlen(t->rows[i].desc);
+        if (strncmp(name, t->rows[i].desc, n) == 0 && name[n] == '/'
+            && strcmp(name + n + 1, t->rows[i].algo) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The JSON entries of the rows a resumed run keeps, if there are any. */
+static void keep_json(bench_out *out)
+{
+    char *doc = read_text(out->json);
+
+    if (doc == NULL)
+        return;
+    out->earlier = gbench_json_entries(doc, has_row, &out->done);
+    if (out->earlier == NULL)
+        bench_error("note: %s is not a report convbench wrote; the "
+                    "resumed report replaces it", out->json);
+    free(doc);
+}
+
 /* Reads the rows to keep (--resume) and opens the table for appending. */
 static int open_outputs(const bench_opts *o, bench_out *out)
 {
@@ -340,28 +390,39 @@ static int open_outputs(const bench_opts *o, bench_out *out)
         bench_error("--out: %s", err);
         return -1;
     }
+    /* A report without its table would describe rows no longer there. */
+    if (keep)
+        keep_json(out);
+    else if (unlink(out->json) != 0 && errno != ENOENT) {
+        bench_error("--out: cannot replace %s: %s", out->json,
+                    strerror(errno));
+        return -1;
+    }
     return 0;
 }
 
-/* Writes the JSON to a temporary name, then renames it into place. */
-static int write_json(const char *path)
+/*
+ * Writes the JSON report so far to a temporary name and renames it into
+ * place, so the file is always a whole document. `sync`: make it durable
+ * first (at the end; a kill alone loses nothing the kernel has).
+ */
+static int write_json(const bench_out *out, int sync)
 {
     char tmp[1100];
     FILE *f;
     int st;
 
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", out->json);
     f = fopen(tmp, "w");
     if (f == NULL) {
         bench_error("%s: cannot write: %s", tmp, strerror(errno));
-        gbench_finish(NULL);
         return -1;
     }
-    st = gbench_finish(f);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+    st = gbench_write_json(f, out->earlier);
+    if (fflush(f) != 0 || (sync && fsync(fileno(f)) != 0))
         st = -1;
-    if (fclose(f) != 0 || st != 0 || rename(tmp, path) != 0) {
-        bench_error("%s: cannot write: %s", path, strerror(errno));
+    if (fclose(f) != 0 || st != 0 || rename(tmp, out->json) != 0) {
+        bench_error("%s: cannot write: %s", out->json, strerror(errno));
         unlink(tmp);
         return -1;
     }
@@ -481,7 +542,35 @@ typedef struct sweep {
     int write_failed;
 } sweep;
 
-/* Runs the cases of one shape, c[0..n), appending a row for each. */
+/* Times one case, or says why not, into r; -1 if it is not to be run. */
+static int run_case(const sweep *w, const bench_case *c,
+                    const bench_shape *s, bench_data *sd, bench_row *r)
+{
+    char name[512];
+
+    bench_case_name(s, c->algo, name, sizeof name);
+    if (c->applies)
+        return bench_time_case(c->algo, s, sd, w->peak_gflops,
+                               w->o->threads, r);
+    if (!gbench_selected(name))
+        return -1;
+    snprintf(r->status, sizeof r->status, "n/a:%s", c->why);
+    return 0;
+}
+
+/* Appends the row, and the report so far, as soon as a case is done. */
+static void save(sweep *w, const bench_row *r)
+{
+    if (bench_csv_append(w->out->f, r) != 0) {
+        bench_error("%s: cannot append a row: %s", w->out->csv,
+                    strerror(errno));
+        w->write_failed = 1;
+    }
+    if (write_json(w->out, 0) != 0)
+        w->write_failed = 1;
+}
+
+/* Runs the cases of one shape, c[0..n), saving each as it finishes. */
 static void run_shape(sweep *w, const bench_case *c, int n, progress *p)
 {
     const bench_shape *s = w->sh->shape[c[0].shape];
@@ -494,23 +583,10 @@ static void run_shape(sweep *w, const bench_case *c, int n, progress *p)
     }
     for (int i = 0; i < n && !w->write_failed; i++) {
         bench_row r = row_for(w->sh, c[i].shape, c[i].algo, w->o->threads);
-        int ran = 0;
-        char name[512];
+        int ran = run_case(w, &c[i], s, &sd, &r);
 
-        bench_case_name(s, c[i].algo, name, sizeof name);
-        if (c[i].applies)
-            ran = bench_time_case(c[i].algo, s, &sd, w->peak_gflops,
-                                  w->o->threads, &r);
-        else if (gbench_selected(name))
-            snprintf(r.status, sizeof r.status, "n/a:%s", c[i].why);
-        else
-            ran = -1;
-
-        if (ran == 0 && bench_csv_append(w->out->f, &r) != 0) {
-            bench_error("%s: cannot append a row: %s", w->out->csv,
-                        strerror(errno));
-            w->write_failed = 1;
-        }
+        if (ran == 0)
+            save(w, &r);
         w->errors += strncmp(r.status, "error:", 6) == 0;
         report_progress(p, &c[i], &r, ran);
     }
@@ -584,9 +660,16 @@ static int sweep_run(sweep *w)
         fprintf(stderr, "convbench: every case is in %s already\n",
                 w->out->csv);
 
-    run_cases(w, c, n);
+    /* The report starts with the table, so the two always agree. */
+    if (write_json(w->out, 0) == 0)
+        run_cases(w, c, n);
+    else
+        w->write_failed = 1;
     free(c);
-    if (write_json(w->out->json) != 0 || w->write_failed)
+    if (!w->write_failed && write_json(w->out, 1) != 0)
+        w->write_failed = 1;
+    gbench_finish();
+    if (w->write_failed)
         return 1;
     if (w->errors > 0)
         bench_error("%d case(s) failed; their rows say why", w->errors);
@@ -620,6 +703,7 @@ int bench_main(int argc, char **argv)
     st = sweep_run(&w);
     fclose(out.f);
     bench_rows_free(&out.done);
+    free(out.earlier);
     free_shapes(&sh);
     free(o.descs);
     return st;

@@ -4,10 +4,10 @@
  * Use: gbench_init() once with the command line (every --benchmark_* flag
  * is taken from it), gbench_add_context() for facts about the machine,
  * then per case gbench_register() and gbench_run(), which runs what is
- * registered, hands each result to a callback and empties the list. At
- * the end gbench_finish() closes the console report and writes one JSON
- * document (Google Benchmark's format, with its machine context) of every
- * case run.
+ * registered, hands each result to a callback and empties the list.
+ * gbench_write_json() writes one JSON document (Google Benchmark's format,
+ * with its machine context) of every case run so far; gbench_finish()
+ * ends the sweep.
  *
  * Benchmarks are registered with real time: the kernels are multithreaded
  * and a rate over one thread's CPU time would flatter them.
@@ -107,12 +107,26 @@ void gbench_skip_with_error(gbench_state *st, const char *msg);
 int gbench_run(gbench_result_fn fn, void *user);
 
 /*
- * Ends the reports, once, after the last gbench_run(): closes the console
- * report and, if f is not NULL, writes to f the JSON document of every
- * run (its context too, even if nothing ran). Returns 0, or -1 if writing
- * failed.
+ * Writes to f the JSON document of every run so far, as if the sweep
+ * ended now (its context too, even if nothing ran). `earlier` (NULL: none)
+ * holds the entries of an earlier document from gbench_json_entries();
+ * they are listed first. Returns 0, or -1 if writing failed.
  */
-int gbench_finish(FILE *f);
+int gbench_write_json(FILE *f, const char *earlier);
+
+/*
+ * The entries of the "benchmarks" list of a document gbench_write_json()
+ * wrote, as text (malloc'd; "" for none), or NULL if `doc` is not such a
+ * document. Only the entries of benchmarks for which keep(name, user) is
+ * non-zero are kept (`name` as registered).
+ */
+char *gbench_json_entries(const char *doc,
+                          int (*keep)(const char *name, void *user),
+                          void *user);
+
+/* Ends the console report after the last gbench_run() and forgets every
+ * run, so a later sweep in the same process starts afresh. */
+void gbench_finish(void);
 
 #ifdef __cplusplus
 }

@@ -4,13 +4,15 @@
 // while it runs), so Google Benchmark is called once per case. Two
 // reporters that outlive those calls make the separate runs read as one:
 // the console report prints its context header once, and the JSON
-// document is kept in memory and written whole at the end, so no
-// half-written JSON file can be left behind by a killed sweep.
+// document is kept in memory, to be written whole whenever the caller
+// asks (so a file on disk is never half a document).
 #include "gbench.h"
 
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <regex>
@@ -101,14 +103,24 @@ public:
 
     void Finalize() override {}
 
-    std::string finish()
+    // The document as JSONReporter would finish it now, with `earlier`
+    // entries first. It writes the context, then '"benchmarks": [' and a
+    // line end, then the entries; Finalize would close with "\n  ]\n}\n".
+    std::string snapshot(const std::string &earlier)
     {
         if (!started_)
             json_.ReportContext(Context());
         started_ = true;
-        json_.Finalize();
-        return text_.str();
+
+        std::string text = text_.str();
+        size_t at = text.find(list_open) + list_open.size();
+        std::string head = text.substr(0, at), runs = text.substr(at);
+        const char *join = !earlier.empty() && !runs.empty() ? ",\n" : "";
+
+        return head + earlier + join + runs + "\n  ]\n}\n";
     }
+
+    static const std::string list_open;
 
 private:
     benchmark::JSONReporter json_;
@@ -144,6 +156,8 @@ private:
                / benchmark::GetTimeUnitMultiplier(r.time_unit);
     }
 };
+
+const std::string json_keeper::list_open = "\"benchmarks\": [\n";
 
 struct shim {
     std::unique_ptr<display_once> display{new display_once};
@@ -329,25 +343,110 @@ extern "C" int gbench_run(gbench_result_fn fn, void *user)
     return ran;
 }
 
-extern "C" int gbench_finish(FILE *f)
+extern "C" int gbench_write_json(FILE *f, const char *earlier)
+{
+    try {
+        std::string doc = the_shim().json->snapshot(earlier ? earlier : "");
+
+        return std::fwrite(doc.data(), 1, doc.size(), f) == doc.size() ? 0
+                                                                        : -1;
+    } catch (...) {
+        return -1;
+    }
+}
+
+namespace {
+
+// The text of doc's "benchmarks" list, if doc is a document snapshot()
+// wrote: '"benchmarks": [', the list, ']', '}', nothing after but space.
+bool list_of(const char *doc, std::string *list)
+{
+    const std::string &open = json_keeper::list_open;
+    const char *start = std::strstr(doc, open.c_str());
+    const char *end = doc + std::strlen(doc);
+
+    if (doc[0] != '{' || start == nullptr)
+        return false;
+    start += open.size();
+    for (char close : {'}', ']'}) {
+        while (end > start && std::isspace((unsigned char)end[-1]))
+            end--;
+        if (end == start || *--end != close)
+            return false;
+    }
+    *list = std::string(start, end);
+    return true;
+}
+
+// The registered name in a JSON entry: its "run_name" without the
+// "/real_time" the library appends, JSON escapes undone.
+std::string entry_name(const std::string &entry)
+{
+    static const std::string key = "\"run_name\": \"";
+    static const std::string suffix = "/real_time";
+    size_t at = entry.find(key);
+    std::string name;
+
+    if (at == std::string::npos)
+        return name;
+    for (at += key.size(); at < entry.size() && entry[at] != '"'; at++) {
+        if (entry[at] == '\\' && at + 1 < entry.size())
+            at++;
+        name += entry[at];
+    }
+    if (name.size() >= suffix.size()
+        && name.compare(name.size() - suffix.size(), suffix.size(),
+                        suffix) == 0)
+        name.erase(name.size() - suffix.size());
+    return name;
+}
+
+}  // namespace
+
+extern "C" char *gbench_json_entries(const char *doc,
+                                     int (*keep)(const char *, void *),
+                                     void *user)
+{
+    try {
+        std::string list, kept, line, entry;
+        std::istringstream in;
+        char *out;
+
+        if (!list_of(doc, &list))
+            return nullptr;
+
+        // Each entry is the lines from "    {" to "    }" (then a comma).
+        in.str(list);
+        while (std::getline(in, line)) {
+            entry += line + "\n";
+            if (line != "    }" && line != "    },")
+                continue;
+            if (keep(entry_name(entry).c_str(), user)) {
+                kept += kept.empty() ? "" : ",\n";
+                kept += entry.substr(0, entry.find_last_of('}') + 1);
+            }
+            entry.clear();
+        }
+
+        out = static_cast<char *>(std::malloc(kept.size() + 1));
+        if (out != nullptr)
+            std::memcpy(out, kept.c_str(), kept.size() + 1);
+        return out;
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+extern "C" void gbench_finish(void)
 {
     shim &s = the_shim();
-    int st = 0;
 
     try {
         s.display->finish();
-        if (f != nullptr) {
-            std::string doc = s.json->finish();
-
-            if (std::fwrite(doc.data(), 1, doc.size(), f) != doc.size())
-                st = -1;
-        }
     } catch (...) {
-        st = -1;
     }
 
     // A later sweep in the same process starts its reports afresh.
     s.display.reset(new display_once);
     s.json.reset(new json_keeper);
-    return st;
 }

@@ -226,6 +226,28 @@ static int count_of(const char *text, const char *what)
 
 /* ---- the tests ---- */
 
+/* One whole JSON document with the context and a median for each row
+ * that was measured; no temporary file left beside it. */
+static void expect_json_matches(const bench_rows *t, const char *out)
+{
+    char json[400], tmp[420];
+    char *text;
+    int ok = 0;
+
+    for (int i = 0; i < t->n; i++)
+        ok += strcmp(t->rows[i].status, "ok") == 0;
+    path_of(json, sizeof json, out, "json");
+    text = slurp(json);
+    assert_non_null(json_value(text, 0));
+    assert_string_equal(json_ws(json_value(text, 0)), "");
+    assert_int_equal(count_of(text, "\"aggregate_name\": \"median\""), ok);
+    assert_non_null(strstr(text, "\"peak_gflops_avx2_fma\""));
+    assert_non_null(strstr(text, "\"onednn_isa\""));
+    snprintf(tmp, sizeof tmp, "%s.tmp", json);
+    assert_int_equal(access(tmp, F_OK), -1);
+    free(text);
+}
+
 /* Numbers consistent within each ok row; n/a only where it must be. */
 static void expect_sane_rows(const bench_rows *t)
 {
@@ -253,29 +275,14 @@ static void expect_sane_rows(const bench_rows *t)
 
 static void test_sweep_writes_tables(void **state)
 {
-    char json[400], tmp[420];
     bench_rows t;
-    char *text;
-    int ok = 0;
 
     assert_int_equal(run_bench("sweep", NULL), 0);
     t = read_rows("sweep");
     expect_every_case_once(&t);
     expect_sane_rows(&t);
-    for (int i = 0; i < t.n; i++)
-        ok += strcmp(t.rows[i].status, "ok") == 0;
 
-    /* One JSON document; a median per measured case; the context. */
-    path_of(json, sizeof json, "sweep", "json");
-    text = slurp(json);
-    assert_non_null(json_value(text, 0));
-    assert_string_equal(json_ws(json_value(text, 0)), "");
-    assert_int_equal(count_of(text, "\"aggregate_name\": \"median\""), ok);
-    assert_non_null(strstr(text, "\"peak_gflops_avx2_fma\""));
-    assert_non_null(strstr(text, "\"onednn_isa\""));
-    snprintf(tmp, sizeof tmp, "%s.tmp", json);
-    assert_int_equal(access(tmp, F_OK), -1);
-    free(text);
+    expect_json_matches(&t, "sweep");
     bench_rows_free(&t);
 
     /* Run again without --resume: the table is replaced, not doubled. */
@@ -313,6 +320,7 @@ static void test_resume_after_kill(void **state)
     static char before[MAX_LINES][1024], after[MAX_LINES][1024];
     static const char *const resume[] = {"--resume", NULL};
     char path[400];
+    bench_rows t;
     int n, m;
 
     assert_int_equal(run_bench("resume", NULL), 0);
@@ -330,8 +338,11 @@ static void test_resume_after_kill(void **state)
      * duplicated and none missing. */
     for (int i = 0; i < n - 3; i++)
         assert_string_equal(after[i], before[i]);
-    bench_rows t = read_rows("resume");
+    t = read_rows("resume");
     expect_every_case_once(&t);
+
+    /* The report lists the kept runs and the new ones, once each. */
+    expect_json_matches(&t, "resume");
     bench_rows_free(&t);
 
     /* Resuming a finished table changes nothing. */
