@@ -4,6 +4,7 @@
 #include "check.h"
 #include "info.h"
 #include "peak.h"
+#include "plot.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,8 @@ static const command commands[] = {
     {"bench", bench_main, "time every algorithm beside oneDNN into "
                           "results/NAME.csv and .json"},
     {"peak", peak_main, "the machine's measured fp32 FMA peak"},
+    {"plot", plot_main, "charts (PNG, SVG) and summary.md of a bench "
+                        "CSV into results/NAME/"},
 };
 
 static void usage(FILE *f)

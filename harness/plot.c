@@ -1,0 +1,675 @@
+/*
+ * `convbench plot`: the tidy CSV of `convbench bench` becomes gnuplot
+ * charts (PNG and SVG) and summary.md in results/NAME/.
+ *
+ * Each chart is a tab-separated .dat table (one line per layer, one
+ * column per algorithm) handed to a script of harness/plots/ with
+ * `gnuplot -e VARIABLES SCRIPT`. Everything is written into a hidden
+ * temporary directory beside results/NAME/ and moved in at the end.
+ */
+#include "plot.h"
+#include "args.h"
+#include "plot_model.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+typedef struct plot_ctx {
+    plot_model m;
+    char out[PATH_MAX], tmp[PATH_MAX + 16], scripts[PATH_MAX];
+    plot_drawn drawn;
+} plot_ctx;
+
+/* ---- Tables for gnuplot ------------------------------------------- */
+
+typedef double (*cell_fn)(const plot_set *s, int l, int a);
+
+static double gflops_of(const plot_set *s, int l, int a)
+{
+    const bench_row *r = plot_ok_cell(s, l, a);
+    return r ? r->gflops : NAN;
+}
+
+/* oneDNN's time over the algorithm's: above 1 is faster than oneDNN. */
+static double speedup_of(const plot_set *s, int l, int a)
+{
+    int o = s->m->onednn;
+    const bench_row *r = plot_ok_cell(s, l, a);
+    const bench_row *ref = o >= 0 ? plot_ok_cell(s, l, o) : NULL;
+    bool timed = r && ref && r->time_ms > 0 && ref->time_ms > 0;
+    return timed ? ref->time_ms / r->time_ms : NAN;
+}
+
+static double mib_of(const plot_set *s, int l, int a)
+{
+    const bench_row *r = plot_ok_cell(s, l, a);
+    return r ? (double)r->workspace_bytes / (1024.0 * 1024.0) : NAN;
+}
+
+/* Text for a tab-separated field: tabs and newlines become spaces. */
+static void put_field(FILE *f, const char *s)
+{
+    fputc('\t', f);
+    for (; *s; s++)
+        fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, f);
+}
+
+/*
+ * One line per layer: its position (or swept value), its label, then one
+ * column per algorithm with "NaN" where it did not run.
+ */
+static int write_table(const char *path, const plot_set *s, const int *algos,
+                       int na, cell_fn value, bool by_x)
+{
+    const plot_model *m = s->m;
+    FILE *f = fopen(path, "w");
+
+    if (!f)
+        return -1;
+    fprintf(f, "%s\tlayer", by_x ? m->groups[s->g].key : "position");
+    for (int a = 0; a < na; a++)
+        put_field(f, m->algos[algos[a]]);
+    fputc('\n', f);
+    for (int i = 0; i < s->nlayers; i++) {
+        const plot_layer *l = &m->layers[s->layers[i]];
+        fprintf(f, "%.17g", by_x ? l->x : i);
+        put_field(f, l->label);
+        for (int a = 0; a < na; a++) {
+            double v = value(s, s->layers[i], algos[a]);
+            if (isnan(v))
+                fprintf(f, "\tNaN");
+            else
+                fprintf(f, "\t%.6g", v);
+        }
+        fputc('\n', f);
+    }
+    bool bad = ferror(f);
+    return fclose(f) == 0 && !bad ? 0 : -1;
+}
+
+/* ---- Running gnuplot ---------------------------------------------- */
+
+typedef struct strbuf {
+    char *s;
+    size_t n, cap;
+} strbuf;
+
+/* An empty string; s is NULL if memory ran out, now or later. */
+static strbuf sb_new(void)
+{
+    strbuf b = {calloc(256, 1), 0, 256};
+    return b;
+}
+
+static void sb_add(strbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void sb_add(strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    int k = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (k < 0 || !b->s)
+        return;
+    if (b->n + (size_t)k + 1 > b->cap) {
+        char *grown = realloc(b->s, b->cap = 2 * (b->n + (size_t)k + 1));
+        if (!grown) {
+            free(b->s);
+            b->s = NULL;
+            return;
+        }
+        b->s = grown;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)k;
+}
+
+/*
+ * name='value'; in gnuplot's single quotes '' stands for ', and a line
+ * break would end the command, so it becomes a space.
+ */
+static void gp_str(strbuf *b, const char *name, const char *value)
+{
+    sb_add(b, "%s='", name);
+    for (const char *p = value; *p; p++) {
+        if (*p == '\'')
+            sb_add(b, "''");
+        else
+            sb_add(b, "%c", *p == '\n' || *p == '\r' ? ' ' : *p);
+    }
+    sb_add(b, "'; ");
+}
+
+static void gp_num(strbuf *b, const char *name, double v)
+{
+    sb_add(b, "%s=%.17g; ", name, v);
+}
+
+/* Passes on what gnuplot wrote, warnings included. */
+static void show_log(const char *log, const char *script)
+{
+    FILE *f = fopen(log, "r");
+    char line[512];
+    bool first = true;
+
+    while (f && fgets(line, sizeof line, f)) {
+        if (line[strspn(line, " \t\r\n")] == '\0')
+            continue;
+        if (first)
+            bench_error("gnuplot said, drawing with %s:", script);
+        first = false;
+        fprintf(stderr, "    %s", line);
+    }
+    if (f)
+        fclose(f);
+}
+
+/* Runs `gnuplot -e VARS SCRIPT`, its output in a log; 0 if it worked. */
+static int run_gnuplot(const char *script, const char *vars,
+                       const char *log)
+{
+    char *argv[] = {"gnuplot", "-e", (char *)vars, (char *)script, NULL};
+    posix_spawn_file_actions_t fa;
+    int st = 0, err;
+    pid_t pid;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT
+                                     | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    err = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (err) {
+        bench_error("cannot run gnuplot: %s", strerror(err));
+        return -1;
+    }
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        continue;
+    show_log(log, script);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    bench_error("gnuplot failed (%s %d) drawing with %s",
+                WIFEXITED(st) ? "exit status" : "signal",
+                WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), script);
+    return -1;
+}
+
+static bool gnuplot_found(void)
+{
+    const char *path = getenv("PATH");
+    char exe[PATH_MAX];
+
+    for (const char *p = path ? path : ""; *p;) {
+        size_t n = strcspn(p, ":");
+        snprintf(exe, sizeof exe, "%.*s/gnuplot", (int)n, n ? p : ".");
+        if (access(exe, X_OK) == 0)
+            return true;
+        p += n + (p[n] == ':');
+    }
+    return false;
+}
+
+/* $CONVBENCH_PLOTS, else ../harness/plots or ../share/convbench/plots
+ * from the executable's directory. */
+static int find_scripts(char *dir, size_t n)
+{
+    const char *env = getenv("CONVBENCH_PLOTS");
+    char exe[PATH_MAX], probe[PATH_MAX + 32];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    const char *const rel[] = {"/../harness/plots",
+                               "/../share/convbench/plots"};
+
+    if (env && *env) {
+        snprintf(dir, n, "%s", env);
+        snprintf(probe, sizeof probe, "%s/common.gp", dir);
+        if (access(probe, R_OK) == 0)
+            return 0;
+        bench_error("CONVBENCH_PLOTS '%s': no common.gp there; it must "
+                    "name the gnuplot scripts' directory", env);
+        return -1;
+    }
+    exe[k > 0 ? k : 0] = '\0';
+    *(strrchr(exe, '/') ? strrchr(exe, '/') : exe) = '\0';
+    for (int i = 0; i < 2; i++) {
+        snprintf(dir, n, "%s%s", exe, rel[i]);
+        snprintf(probe, sizeof probe, "%s/common.gp", dir);
+        if (access(probe, R_OK) == 0)
+            return 0;
+    }
+    bench_error("cannot find the gnuplot scripts (looked in %s%s and "
+                "%s%s); set CONVBENCH_PLOTS to harness/plots", exe,
+                rel[0], exe, rel[1]);
+    return -1;
+}
+
+/* ---- Charts ------------------------------------------------------- */
+
+/* Fixed colours and point types (gnuplot's numbers), so an algorithm
+ * looks the same in every chart. */
+typedef struct algo_style {
+    const char *algo, *color;
+    int point;
+} algo_style;
+
+static const algo_style algo_styles[] = {
+    {"direct", "#1f77b4", 5},        {"im2col_gemm", "#ff7f0e", 9},
+    {"conv1x1", "#2ca02c", 11},      {"winograd_f2x2", "#d62728", 4},
+    {"winograd_f4x4", "#9467bd", 13}, {"winograd_f6x6", "#8c564b", 15},
+    {"fft", "#e377c2", 6},           {"auto", "#17becf", 7},
+    {"naive", "#bcbd22", 3},         {"onednn", "#262626", 2},
+    {"onednn_nchw", "#9a9a9a", 1},
+};
+
+static algo_style style_of(const plot_model *m, int a)
+{
+    static const char *const spare[] = {"#aec7e8", "#ffbb78", "#98df8a",
+                                        "#ff9896", "#c5b0d5", "#c49c94"};
+    int n = (int)(sizeof algo_styles / sizeof *algo_styles);
+
+    for (int i = 0; i < n; i++)
+        if (strcmp(algo_styles[i].algo, m->algos[a]) == 0)
+            return algo_styles[i];
+    return (algo_style){m->algos[a], spare[a % 6], 8 + 2 * (a % 4)};
+}
+
+/* The variables every script reads, after the chart's own in `vars`. */
+static void common_vars(const plot_ctx *c, const plot_set *s,
+                        const int *algos, int na, const char *out,
+                        strbuf *vars)
+{
+    /* Bars stay about 6 pixels wide however many there are, up to a
+     * width a screen can still show. */
+    int bars = s->nlayers * na;
+    int width = bars > 120 ? 1200 + 6 * (bars - 120) : 1200;
+
+    gp_str(vars, "outfile", out);
+    gp_str(vars, "plotsdir", c->scripts);
+    gp_str(vars, "what", s->what);
+    gp_num(vars, "nalgo", na);
+    gp_num(vars, "nlayer", s->nlayers);
+    gp_num(vars, "width", width < 2400 ? width : 2400);
+    gp_num(vars, "height", 640);
+    sb_add(vars, "colors='");
+    for (int a = 0; a < na; a++)
+        sb_add(vars, "%s%s", a ? " " : "", style_of(s->m, algos[a]).color);
+    sb_add(vars, "'; points='");
+    for (int a = 0; a < na; a++)
+        sb_add(vars, "%s%d", a ? " " : "", style_of(s->m, algos[a]).point);
+    sb_add(vars, "'");
+}
+
+/*
+ * Writes KIND_STEM.dat (STEM.dat for sweeps) and, with gnuplot, draws it
+ * with KIND.gp into .png and .svg. Consumes vars. Returns 0 or 1.
+ */
+static int draw(plot_ctx *c, const plot_set *s, const char *kind,
+                const int *algos, int na, cell_fn value, strbuf *vars)
+{
+    bool sweep = strcmp(kind, "sweep") == 0;
+    char stem[160], out[PATH_MAX + 200], file[PATH_MAX + 400];
+    int rc = 0;
+
+    snprintf(stem, sizeof stem, "%s%s%s", sweep ? "" : kind,
+             sweep ? "" : "_", s->stem);
+    snprintf(out, sizeof out, "%s/%s", c->tmp, stem);
+    snprintf(file, sizeof file, "%s.dat", out);
+    if (write_table(file, s, algos, na, value, sweep) < 0) {
+        bench_error("%s: cannot write: %s", file, strerror(errno));
+        rc = 1;
+    } else if (c->drawn.gnuplot) {
+        gp_str(vars, "datafile", file);
+        common_vars(c, s, algos, na, out, vars);
+        char script[PATH_MAX + 64], log[PATH_MAX + 64];
+        snprintf(script, sizeof script, "%s/%s.gp", c->scripts, kind);
+        snprintf(log, sizeof log, "%s/.gnuplot.log", c->tmp);
+        rc = !vars->s || run_gnuplot(script, vars->s, log) < 0;
+        if (rc == 0)
+            snprintf(c->drawn.stem[c->drawn.n++], sizeof *c->drawn.stem,
+                     "%s", stem);
+    }
+    free(vars->s);
+    return rc;
+}
+
+/* "FMA peak (2 threads): 150 GFLOP/s", or "" when the peak is unknown. */
+static void peak_vars(const plot_set *s, strbuf *v)
+{
+    double peak = s->m->peak[s->ti];
+    long t = s->m->threads[s->ti];
+    char label[96] = "";
+
+    if (peak > 0)
+        snprintf(label, sizeof label, "FMA peak (%ld thread%s): %.0f "
+                 "GFLOP/s", t, t == 1 ? "" : "s", peak);
+    gp_num(v, "peak", peak);
+    gp_str(v, "peaklabel", label);
+}
+
+static int chart_gflops(plot_ctx *c, const plot_set *s)
+{
+    strbuf v = sb_new();
+
+    peak_vars(s, &v);
+    return draw(c, s, "gflops", s->algos, s->nalgos, gflops_of, &v);
+}
+
+/* A y range around every bar and the line at 1, with some room. */
+static void speedup_range(const plot_set *s, const int *algos, int na,
+                          strbuf *v)
+{
+    double lo = 1, hi = 1;
+
+    for (int a = 0; a < na; a++)
+        for (int l = 0; l < s->nlayers; l++) {
+            double x = speedup_of(s, s->layers[l], algos[a]);
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
+        }
+    gp_num(v, "ylo", lo / 1.3);
+    gp_num(v, "yhi", hi * 1.3);
+}
+
+/* Every algorithm but oneDNN itself, when oneDNN ran here. */
+static int chart_speedup(plot_ctx *c, const plot_set *s)
+{
+    int o = s->m->onednn, na = 0, rc = 0;
+    int *algos = malloc(sizeof *algos * (size_t)s->nalgos);
+    bool has_onednn = false;
+
+    if (!algos)
+        return 1;
+    for (int i = 0; i < s->nalgos; i++) {
+        has_onednn |= s->algos[i] == o;
+        if (s->algos[i] != o)
+            algos[na++] = s->algos[i];
+    }
+    if (has_onednn && na > 0) {
+        strbuf v = sb_new();
+        speedup_range(s, algos, na, &v);
+        rc = draw(c, s, "speedup", algos, na, speedup_of, &v);
+    }
+    free(algos);
+    return rc;
+}
+
+/* Algorithms with a workspace somewhere here; the rest named in a note. */
+static int chart_workspace(plot_ctx *c, const plot_set *s)
+{
+    int *algos = malloc(sizeof *algos * (size_t)s->nalgos), na = 0;
+    double least = INFINITY;
+    strbuf v = sb_new(), note = sb_new();
+    int rc = 0;
+
+    for (int i = 0; algos && i < s->nalgos; i++) {
+        double most = 0;
+        for (int l = 0; l < s->nlayers; l++) {
+            double mib = mib_of(s, s->layers[l], s->algos[i]);
+            most = mib > most ? mib : most;
+            least = mib > 0 && mib < least ? mib : least;
+        }
+        if (most > 0)
+            algos[na++] = s->algos[i];
+        else
+            sb_add(&note, "%s%s", note.n ? ", " : "none on any layer: ",
+                   s->m->algos[s->algos[i]]);
+    }
+    if (!algos || !note.s) {
+        rc = 1;
+    } else if (na > 0) {
+        gp_num(&v, "ymin", pow(10, ceil(log10(least)) - 1));
+        gp_str(&v, "note", note.s);
+        rc = draw(c, s, "workspace", algos, na, mib_of, &v);
+        v.s = NULL;
+    }
+    free(v.s);
+    free(note.s);
+    free(algos);
+    return rc;
+}
+
+/* What the swept key means, for the x axis: the keys of the sweep
+ * suites' naming convention (harness/suites/sweep_*.txt). */
+static const char *key_title(const char *key)
+{
+    static const char *const titles[][2] = {
+        {"s", "stride"},
+        {"p", "padding (pixels on each side)"},
+        {"c", "channels (input = output)"},
+        {"k", "kernel size k (k x k)"},
+    };
+
+    for (size_t i = 0; i < sizeof titles / sizeof *titles; i++)
+        if (strcmp(titles[i][0], key) == 0)
+            return titles[i][1];
+    return key;
+}
+
+static int chart_sweep(plot_ctx *c, const plot_set *s)
+{
+    const plot_model *m = s->m;
+    const plot_group *g = &m->groups[s->g];
+    double lo = m->layers[s->layers[0]].x;
+    double hi = m->layers[s->layers[s->nlayers - 1]].x;
+    strbuf v = sb_new();
+
+    gp_str(&v, "xlabel", key_title(g->key));
+    /* Channel counts from 1 to 1024 need a log axis; kernel sizes from
+     * 1 to 11 read better on a linear one. */
+    gp_num(&v, "xlog", lo > 0 && hi >= 32 * lo);
+    peak_vars(s, &v);
+    return draw(c, s, "sweep", s->algos, s->nalgos, gflops_of, &v);
+}
+
+/* ---- Output directory --------------------------------------------- */
+
+/* results/NAME.csv -> results/NAME; another path gets ".plots" added. */
+static void output_dir(const char *csv_path, char *out, size_t n)
+{
+    size_t len = strlen(csv_path);
+
+    if (len > 4 && strcmp(csv_path + len - 4, ".csv") == 0
+        && csv_path[len - 5] != '/')
+        snprintf(out, n, "%.*s", (int)(len - 4), csv_path);
+    else
+        snprintf(out, n, "%s.plots", csv_path);
+}
+
+/* The files a plot run writes, which a later run replaces. */
+static bool is_output(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+
+    return strcmp(name, "summary.md") == 0
+           || (dot && (!strcmp(dot, ".png") || !strcmp(dot, ".svg")
+                       || !strcmp(dot, ".dat")));
+}
+
+/* Unlinks the entries of dir that match (all of them if match is NULL). */
+static void remove_files(const char *dir, bool (*match)(const char *))
+{
+    DIR *d = opendir(dir);
+    char path[2 * PATH_MAX];
+
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")
+            || (match && !match(e->d_name)))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* A hidden directory beside the output one, on the same file system. */
+static int make_tmp(plot_ctx *c)
+{
+    const char *slash = strrchr(c->out, '/');
+
+    if (slash)
+        snprintf(c->tmp, sizeof c->tmp, "%.*s/.%s.tmpXXXXXX",
+                 (int)(slash - c->out), c->out, slash + 1);
+    else
+        snprintf(c->tmp, sizeof c->tmp, ".%s.tmpXXXXXX", c->out);
+    if (mkdtemp(c->tmp))
+        return 0;
+    bench_error("%s: cannot create a temporary directory: %s", c->tmp,
+                strerror(errno));
+    c->tmp[0] = '\0';
+    return 1;
+}
+
+/* Replaces the previous run's outputs with the finished new ones. */
+static int publish(const plot_ctx *c)
+{
+    struct stat st;
+    char from[2 * PATH_MAX], to[2 * PATH_MAX];
+    DIR *d;
+
+    if ((mkdir(c->out, 0777) < 0 && errno != EEXIST)
+        || stat(c->out, &st) < 0 || !S_ISDIR(st.st_mode)
+        || !(d = opendir(c->tmp))) {
+        bench_error("%s: cannot make the output directory: %s", c->out,
+                    errno ? strerror(errno) : "not a directory");
+        return 1;
+    }
+    remove_files(c->out, is_output);
+    int rc = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(from, sizeof from, "%s/%s", c->tmp, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", c->out, e->d_name);
+        if (rename(from, to) < 0) {
+            bench_error("%s: cannot move to %s: %s", from, to,
+                        strerror(errno));
+            rc = 1;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* ---- The command -------------------------------------------------- */
+
+static int draw_set(plot_ctx *c, const plot_set *s)
+{
+    int rc = chart_gflops(c, s);
+
+    if (rc == 0)
+        rc = chart_speedup(c, s);
+    if (rc == 0)
+        rc = chart_workspace(c, s);
+    if (rc == 0 && s->m->groups[s->g].key[0])
+        rc = chart_sweep(c, s);
+    return rc;
+}
+
+/* Every chart of every group and thread count, then summary.md. */
+static int draw_all(plot_ctx *c)
+{
+    const plot_model *m = &c->m;
+    int cap = m->ngroups * m->nthreads, nsets = 0, rc = 0;
+    plot_set *sets = calloc((size_t)cap, sizeof *sets);
+
+    c->drawn.stem = calloc(4 * (size_t)cap, sizeof *c->drawn.stem);
+    if (!sets || !c->drawn.stem)
+        rc = 1;
+    for (int g = 0; rc == 0 && g < m->ngroups; g++) {
+        for (int t = 0; rc == 0 && t < m->nthreads; t++) {
+            plot_set *s = &sets[nsets];
+            int got = plot_set_init(s, m, g, t, plot_many_threads(m, g));
+            rc = got < 0;
+            if (got > 0)
+                rc = draw_set(c, &sets[nsets++]);
+            else
+                plot_set_free(s);
+        }
+    }
+    char path[sizeof c->tmp + 16];
+    snprintf(path, sizeof path, "%s/summary.md", c->tmp);
+    if (rc == 0)
+        rc = plot_summary_write(path, m, sets, nsets, &c->drawn);
+    for (int i = 0; i < nsets; i++)
+        plot_set_free(&sets[i]);
+    free(sets);
+    return rc;
+}
+
+static int run(plot_ctx *c)
+{
+    int rc = plot_model_load(&c->m);
+
+    if (rc)
+        return rc;
+    output_dir(c->m.path, c->out, sizeof c->out);
+    c->drawn.gnuplot = gnuplot_found();
+    if (c->drawn.gnuplot && find_scripts(c->scripts, sizeof c->scripts) < 0)
+        return 1;
+    rc = make_tmp(c);
+    if (rc == 0)
+        rc = draw_all(c);
+    if (rc == 0)
+        rc = publish(c);
+    if (rc || c->drawn.gnuplot)
+        return rc;
+    bench_error("gnuplot not found in PATH: wrote only summary.md and the "
+                ".dat tables to %s/; install it (as root) with: apt-get "
+                "install gnuplot-nox", c->out);
+    return BENCH_EXIT_USAGE;
+}
+
+int plot_main(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: convbench plot results/NAME.csv\n"
+        "  draws the CSV of `convbench bench` into results/NAME/: PNG and "
+        "SVG charts,\n  their .dat tables and summary.md\n";
+    plot_ctx *c;
+    int rc;
+
+    if (argc == 2
+        && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (argc != 2 || argv[1][0] == '-') {
+        bench_error("plot takes one argument, the CSV a bench run wrote");
+        fputs(usage, stderr);
+        return BENCH_EXIT_USAGE;
+    }
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return 1;
+    c->m.path = argv[1];
+    rc = run(c);
+    if (c->tmp[0]) {
+        remove_files(c->tmp, NULL);
+        rmdir(c->tmp);
+    }
+    if (rc == 0)
+        printf("convbench plot: %d charts (PNG and SVG) and summary.md in "
+               "%s/\n", c->drawn.n, c->out);
+    plot_model_free(&c->m);
+    free(c->drawn.stem);
+    free(c);
+    return rc;
+}

@@ -1,0 +1,228 @@
+/*
+ * summary.md of `convbench plot`: the charts of each group, whole-network
+ * totals weighted by each layer's count, the best algorithm per layer and
+ * why the others did not run.
+ */
+#include "plot_model.h"
+#include "args.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Table cell text: '|' would end the cell. */
+static void md_text(FILE *f, const char *s)
+{
+    for (; *s; s++)
+        fprintf(f, *s == '|' ? "\\|" : "%c", *s);
+}
+
+static bool was_drawn(const plot_drawn *d, const char *stem)
+{
+    for (int i = 0; i < d->n; i++)
+        if (strcmp(d->stem[i], stem) == 0)
+            return true;
+    return false;
+}
+
+static void set_charts(FILE *f, const plot_set *s, const plot_drawn *d)
+{
+    static const char *const kinds[][2] = {
+        {"", "GFLOP/s against the swept value"},
+        {"gflops_", "GFLOP/s per layer"},
+        {"speedup_", "speed-up over oneDNN per layer"},
+        {"workspace_", "workspace per layer"},
+    };
+    char stem[160];
+
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        snprintf(stem, sizeof stem, "%s%s", kinds[i][0], s->stem);
+        if (was_drawn(d, stem))
+            fprintf(f, "\n![%s, %s](%s.png)\n", kinds[i][1], s->what,
+                    stem);
+    }
+}
+
+/* The row of algorithm a on layer l; a < 0: the fastest of ours. */
+static const bench_row *pick(const plot_set *s, int l, int a)
+{
+    const bench_row *best = NULL;
+
+    if (a >= 0)
+        return plot_ok_cell(s, l, a);
+    for (int i = 0; i < s->nalgos; i++) {
+        const bench_row *r = plot_ok_cell(s, l, s->algos[i]);
+        if (r && plot_is_ours(r->algo)
+            && (!best || r->time_ms < best->time_ms))
+            best = r;
+    }
+    return best;
+}
+
+static const bench_row *onednn_cell(const plot_set *s, int l)
+{
+    return s->m->onednn >= 0 ? plot_ok_cell(s, l, s->m->onednn) : NULL;
+}
+
+/*
+ * One line of the whole-network table: the sum of count * median time
+ * over the layers where the algorithm ran, and the same sums of it and of
+ * oneDNN over the layers where both ran, for the speed-up.
+ */
+static void network_line(FILE *f, const plot_set *s, int a,
+                         const char *name)
+{
+    int ran = 0, skipped = 0;
+    double total = 0, mine = 0, theirs = 0;
+
+    for (int i = 0; i < s->nlayers; i++) {
+        int l = s->layers[i];
+        double count = s->m->layers[l].count;
+        const bench_row *r = pick(s, l, a), *ref = onednn_cell(s, l);
+        if (!r) {
+            skipped++;
+            continue;
+        }
+        ran++;
+        total += count * r->time_ms;
+        if (ref) {
+            mine += count * r->time_ms;
+            theirs += count * ref->time_ms;
+        }
+    }
+    fprintf(f, "| %s | %d | %d | %.3f |", name, ran, skipped, total);
+    if (theirs > 0 && mine > 0)
+        fprintf(f, " %.3f | %.2fx |\n", theirs, theirs / mine);
+    else
+        fprintf(f, " - | - |\n");
+}
+
+static void network_table(FILE *f, const plot_set *s)
+{
+    fprintf(f, "\n### Whole network\n\nEach layer's median time times its "
+               "count, summed over the layers where the algorithm ran "
+               "(skipped: not applicable or failed). The speed-up is "
+               "oneDNN's sum over the layers where both ran divided by "
+               "the algorithm's.\n\n"
+               "| algorithm | layers run | layers skipped | total ms | "
+               "onednn ms, same layers | speed-up |\n"
+               "|---|---:|---:|---:|---:|---:|\n");
+    for (int i = 0; i < s->nalgos; i++)
+        network_line(f, s, s->algos[i], s->m->algos[s->algos[i]]);
+    network_line(f, s, -1, "best of ours per layer");
+}
+
+/* The best of ours and oneDNN's figures on one layer. */
+static void layer_line(FILE *f, const plot_set *s, int l)
+{
+    const plot_layer *pl = &s->m->layers[l];
+    const bench_row *r = pick(s, l, -1), *ref = onednn_cell(s, l);
+
+    fprintf(f, "| ");
+    md_text(f, pl->label);
+    fprintf(f, " | %d | ", pl->count);
+    if (r)
+        fprintf(f, "%s | %.3f | %.1f | ", r->algo, r->time_ms, r->gflops);
+    else
+        fprintf(f, "none ran | - | - | ");
+    if (r && r->peak_fraction > 0)
+        fprintf(f, "%.0f%% | ", 100 * r->peak_fraction);
+    else
+        fprintf(f, "- | ");
+    if (ref) {
+        fprintf(f, "%.3f | ", ref->time_ms);
+        md_text(f, ref->impl);
+    } else {
+        fprintf(f, "- | -");
+    }
+    if (r && ref && r->time_ms > 0)
+        fprintf(f, " | %.2fx |\n", ref->time_ms / r->time_ms);
+    else
+        fprintf(f, " | - |\n");
+}
+
+static void layer_table(FILE *f, const plot_set *s)
+{
+    fprintf(f, "\n### Per layer\n\n| layer | count | best of ours | ms "
+               "| GFLOP/s | of peak | onednn ms | onednn impl | "
+               "speed-up |\n|---|---:|---|---:|---:|---:|---:|---|---:|\n");
+    for (int i = 0; i < s->nlayers; i++)
+        layer_line(f, s, s->layers[i]);
+}
+
+/* Each algorithm's reasons for not running, with how many rows. */
+static void not_run(FILE *f, const plot_model *m)
+{
+    const bench_rows *t = &m->table;
+    bool any = false;
+
+    for (int i = 0; i < t->n; i++) {
+        const bench_row *r = &t->rows[i];
+        int n = 0, first = i;
+        if (plot_row_ok(r))
+            continue;
+        for (int j = 0; j < t->n; j++)
+            if (!strcmp(t->rows[j].algo, r->algo)
+                && !strcmp(t->rows[j].status, r->status)) {
+                first = j < first ? j : first;
+                n++;
+            }
+        if (first != i)
+            continue;
+        if (!any)
+            fprintf(f, "\n## Not run\n\n");
+        any = true;
+        fprintf(f, "- %s: ", r->algo);
+        md_text(f, r->status);
+        fprintf(f, " (%d row%s)\n", n, n == 1 ? "" : "s");
+    }
+}
+
+static void head(FILE *f, const plot_model *m, const plot_drawn *d)
+{
+    int ok = 0;
+
+    for (int i = 0; i < m->table.n; i++)
+        ok += plot_row_ok(&m->table.rows[i]);
+    fprintf(f, "# convbench results\n\nFrom `%s`: %d rows, %d measured, "
+               "%d not run.\n\nFMA peak (gflops / peak_fraction of the "
+               "rows):", m->path, m->table.n, ok, m->table.n - ok);
+    for (int t = 0; t < m->nthreads; t++)
+        fprintf(f, m->peak[t] > 0 ? "%s %d thread%s: %.1f GFLOP/s"
+                                  : "%s %d thread%s: unknown",
+                t ? ";" : "", m->threads[t],
+                m->threads[t] == 1 ? "" : "s", m->peak[t]);
+    fprintf(f, ".\n\nGFLOP/s are effective: benchdnn's FLOP count over "
+               "the median time, so Winograd and FFT can pass the peak. "
+               "Times are medians in milliseconds. A speed-up is the "
+               "time of `onednn` (oneDNN with its preferred layout) over "
+               "the algorithm's: above 1 is faster than oneDNN.\n");
+    if (!d->gnuplot)
+        fprintf(f, "\nCharts were not drawn: gnuplot was not found.\n");
+}
+
+int plot_summary_write(const char *path, const plot_model *m,
+                       const plot_set *sets, int nsets,
+                       const plot_drawn *drawn)
+{
+    FILE *f = fopen(path, "w");
+
+    if (!f) {
+        bench_error("%s: cannot write: %s", path, strerror(errno));
+        return 1;
+    }
+    head(f, m, drawn);
+    for (int i = 0; i < nsets; i++) {
+        fprintf(f, "\n## %s\n", sets[i].what);
+        set_charts(f, &sets[i], drawn);
+        if (!m->groups[sets[i].g].key[0])
+            network_table(f, &sets[i]);
+        layer_table(f, &sets[i]);
+    }
+    not_run(f, m);
+    bool bad = ferror(f);
+    if (fclose(f) == 0 && !bad)
+        return 0;
+    bench_error("%s: cannot write: %s", path, strerror(errno));
+    return 1;
+}

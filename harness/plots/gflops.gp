@@ -1,0 +1,23 @@
+# GFLOP/s per layer: one bar per algorithm, clustered by layer, and the
+# machine's FMA peak as a dashed line.
+# Variables besides common.gp's: peak, peaklabel ("" when unknown).
+# The table: position, layer, one column of GFLOP/s per algorithm (NaN
+# where it did not run).
+load plotsdir . '/common.gp'
+set title 'GFLOP/s per layer: ' . what
+set ylabel 'GFLOP/s (effective: benchdnn FLOP count / median time)'
+set xlabel 'layer'
+set xrange [-0.6 : nlayer - 0.4]
+set yrange [0 : *]
+set xtics rotate by 40 right
+bw = 0.8 / nalgo
+x(i) = column(1) + (i - (nalgo + 1) / 2.0) * bw
+plot for [i = 1 : nalgo] datafile \
+         using (x(i)) : (column(i + 2)) : (x(i) - bw / 2) \
+             : (x(i) + bw / 2) : (0) : (column(i + 2)) \
+         with boxxyerror lc rgb word(colors, i) title columnhead(i + 2), \
+     datafile skip 1 using 1 : (0) : xtic(2) with points \
+         lc rgb invisible notitle, \
+     (peak > 0 ? peak : NaN) with lines dt 2 lw 2 lc rgb "#c00000" \
+         title peaklabel
+load plotsdir . '/svg.gp'
