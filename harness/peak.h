@@ -10,9 +10,10 @@
 
 /*
  * GFLOP/s of `threads` threads (<= 0: OpenMP's default) each issuing
- * independent 8-lane FMAs for about 0.2 s; 16 flops per instruction.
- * Measured once per thread count and process, then remembered. Returns 0
- * if the CPU lacks AVX2 or FMA.
+ * independent 8-lane FMAs for about 0.2 s; 16 flops per instruction. Each
+ * thread counts its best 1 ms window, so other processes on a shared
+ * machine lower the figure little. Measured once per thread count and
+ * process, then remembered. Returns 0 if the CPU lacks AVX2 or FMA.
  */
 double bench_peak_gflops(int threads);
 
