@@ -7,6 +7,7 @@ extern const conv_algo conv_algo_conv1x1;
 extern const conv_algo conv_algo_winograd_f2x2;
 extern const conv_algo conv_algo_winograd_f4x4;
 extern const conv_algo conv_algo_winograd_f6x6;
+extern const conv_algo conv_algo_fft;
 
 const conv_algo *const conv_algos[] = {
     &conv_algo_direct,
@@ -15,6 +16,7 @@ const conv_algo *const conv_algos[] = {
     &conv_algo_winograd_f2x2,
     &conv_algo_winograd_f4x4,
     &conv_algo_winograd_f6x6,
+    &conv_algo_fft,
 };
 
 const int conv_algos_count = sizeof conv_algos / sizeof conv_algos[0];
