@@ -273,8 +273,10 @@ typedef struct bench_out {
     char *earlier;           /* and their JSON entries (NULL: none) */
 } bench_out;
 
-/* results/NAME from --out (a trailing ".csv" is dropped) or the suite. */
-static int out_paths(const bench_opts *o, bench_out *out)
+/* results/NAME from --out (a trailing ".csv" is dropped), else from the
+ * suite's name (its file name without ".txt"). */
+static int out_paths(const bench_opts *o, const bench_shapes *sh,
+                     bench_out *out)
 {
     char base[1000];
     size_t n;
@@ -283,13 +285,10 @@ static int out_paths(const bench_opts *o, bench_out *out)
         snprintf(base, sizeof base, "%s", o->out);
     else
         snprintf(base, sizeof base, "results/%s",
-                 o->suite ? o->suite : BARE_SUITE);
+                 o->suite ? sh->suite.name : BARE_SUITE);
     n = strlen(base);
     if (n > 4 && strcmp(base + n - 4, ".csv") == 0)
         base[n - 4] = '\0';
-    if (o->out == NULL && o->suite != NULL && strchr(o->suite, '/'))
-        bench_error("note: --suite '%s' is a path; its results go to "
-                    "'%s.csv'", o->suite, base);
     n = strlen(base);
     if (n == 0 || base[n - 1] == '/' || n + 6 > sizeof out->csv) {
         bench_error("--out '%s': must name a file path without extension, "
@@ -321,6 +320,7 @@ static int make_parent_dirs(const char *path)
     return 0;
 }
 
+/* The whole file as a string (malloc'd), or NULL. */
 static char *read_text(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -690,7 +690,7 @@ int bench_main(int argc, char **argv)
     gbench_init(&argc, argv, print_usage);
     o.descs = calloc((size_t)argc, sizeof *o.descs);
     if (o.descs == NULL || bench_args(argc, argv, &o) != 0
-        || load_shapes(&o, &sh) != 0 || out_paths(&o, &out) != 0
+        || load_shapes(&o, &sh) != 0 || out_paths(&o, &sh, &out) != 0
         || open_outputs(&o, &out) != 0) {
         bench_rows_free(&out.done);
         free_shapes(&sh);
