@@ -95,7 +95,7 @@ static conv_status plan_validate(const conv_desc *d, const char *algo,
 
 static conv_status plan_allocate(conv_plan *p)
 {
-    p->ws_bytes = p->algo->workspace_bytes
+    p->ws_bytes = p->algo->workspace_bytes && p->algo != &conv_algo_auto
                   ? p->algo->workspace_bytes(&p->desc, p->ctx.threads) : 0;
     if (p->ws_bytes == SIZE_MAX)
         return conv_fail(CONV_EINVAL, "%s: workspace size overflows",
@@ -184,13 +184,23 @@ conv_status conv_execute(conv_plan *p, const float *x, float *y)
     return st;
 }
 
+/* The plan a delegating family ("auto") runs, else NULL. */
+static const conv_plan *delegate_of(const conv_plan *p)
+{
+    return p ? conv_auto_delegate(p->algo, p->state) : NULL;
+}
+
 size_t conv_plan_workspace_bytes(const conv_plan *p)
 {
+    if (delegate_of(p))
+        return conv_plan_workspace_bytes(delegate_of(p));
     return p ? p->ws_bytes : 0;
 }
 
 const char *conv_plan_algo(const conv_plan *p)
 {
+    if (delegate_of(p))
+        return conv_plan_algo(delegate_of(p));
     return p ? p->algo->name : "";
 }
 
@@ -212,12 +222,16 @@ conv_status conv_plan_profile(const conv_plan *p, conv_profile *out)
 {
     if (p == NULL || out == NULL)
         return conv_fail(CONV_EINVAL, "plan and output must not be NULL");
+    if (delegate_of(p))
+        return conv_plan_profile(delegate_of(p), out);
     *out = p->profile;
     return CONV_OK;
 }
 
 void conv_plan_profile_reset(conv_plan *p)
 {
+    if (delegate_of(p))
+        conv_plan_profile_reset((conv_plan *)delegate_of(p));
     if (p != NULL)
         memset(&p->profile, 0, sizeof p->profile);
 }

@@ -17,6 +17,7 @@ const conv_algo *const conv_algos[] = {
     &conv_algo_winograd_f4x4,
     &conv_algo_winograd_f6x6,
     &conv_algo_fft,
+    &conv_algo_auto,
 };
 
 const int conv_algos_count = sizeof conv_algos / sizeof conv_algos[0];
