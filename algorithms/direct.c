@@ -39,6 +39,9 @@
  * bytes a pixel at 4 oc blocks) stays in L1 and L2. */
 #define BAND_PIXELS 256
 
+/* Input pixels per packing job: enough to amortize the call. */
+#define PACK_PIXELS 512
+
 /* Work items per thread below which bands get thinner. */
 #define ITEMS_PER_THREAD 4
 
@@ -70,6 +73,7 @@ typedef struct layout {
     int64_t bands;
     int64_t chunk;       /* channel blocks per pass over a band */
     int64_t images;      /* images packed at once */
+    int64_t pack_rows;   /* input rows per packing job */
     dim_plan rows, cols;
 } layout;
 
@@ -239,6 +243,7 @@ static void layout_init(layout *l, const conv_desc *d, int threads)
              d->dil_h);
     dim_init(&l->cols, d->w, d->q, d->s, d->stride_w, d->pad_left,
              d->dil_w);
+    l->pack_rows = min64(l->rows.in, ceil_div(PACK_PIXELS, l->cols.in));
 }
 
 /* First oc block and block count of oc group i (balanced: 5 blocks are
@@ -417,8 +422,8 @@ static void pack_row(const direct_plan *pl, const float *x, float *xb,
     const dim_plan *rp = &l->rows, *cp = &l->cols;
     int64_t g = row / (l->icb * rp->in), cb = row / rp->in % l->icb;
     int64_t ih = row % rp->in * rp->sub + rp->off;
-    int contiguous = cp->sub == 1 && cp->off >= 0
-                     && cp->off + cp->in <= cp->orig;
+    int inside = cp->off >= 0
+                 && (cp->in - 1) * cp->sub + cp->off < cp->orig;
     const float *src[DIRECT_LANES];
     float *dst = xb + row * cp->in * DIRECT_LANES;
 
@@ -428,11 +433,11 @@ static void pack_row(const direct_plan *pl, const float *x, float *xb,
         src[lane] = c < l->cpg && ih >= 0 && ih < rp->orig
             ? x + ((g * l->cpg + c) * rp->orig + ih) * cp->orig : NULL;
     }
-    if (contiguous) {
+    if (inside) {
         for (int lane = 0; lane < DIRECT_LANES; lane++)
             if (src[lane] != NULL)
                 src[lane] += cp->off;
-        pl->isa->pack8(src, dst, cp->in);
+        pl->isa->pack8(src, cp->sub, dst, cp->in);
         return;
     }
     for (int64_t j = 0; j < cp->in; j++) {
@@ -442,6 +447,38 @@ static void pack_row(const direct_plan *pl, const float *x, float *xb,
             *dst++ = src[lane] != NULL && iw >= 0 && iw < cp->orig
                      ? src[lane][iw] : 0.0f;
     }
+}
+
+/* Whether packed rows are the original rows, whole: then a run of them
+ * is contiguous in x, and one transpose packs it. */
+static int rows_contiguous(const layout *l)
+{
+    return l->rows.sub == 1 && l->rows.off == 0 && l->cols.sub == 1
+           && l->cols.off == 0 && l->cols.in == l->cols.orig;
+}
+
+/* Packs `count` rows from row `row` (flattened [g][cb][H'], all in one
+ * channel block) of one image. */
+static void pack_rows(const direct_plan *pl, const float *x, float *xb,
+                      int64_t row, int64_t count)
+{
+    const layout *l = &pl->lay;
+    int64_t plane = row / l->rows.in, g = plane / l->icb;
+    int64_t c0 = plane % l->icb * DIRECT_LANES, ih = row % l->rows.in;
+    const float *src[DIRECT_LANES];
+
+    if (!rows_contiguous(l)) {
+        for (int64_t i = 0; i < count; i++)
+            pack_row(pl, x, xb, row + i);
+        return;
+    }
+    for (int lane = 0; lane < DIRECT_LANES; lane++)
+        src[lane] = c0 + lane < l->cpg
+            ? x + ((g * l->cpg + c0 + lane) * l->rows.orig + ih)
+                  * l->cols.orig
+            : NULL;
+    pl->isa->pack8(src, 1, xb + row * l->cols.in * DIRECT_LANES,
+                   count * l->cols.in);
 }
 
 /* Packed weight floats from one kernel tap to the next. */
@@ -495,7 +532,21 @@ static void tile_at(const direct_plan *pl, const item *it, direct_tile *t,
     t->y = it->yb + ((oh - it->p0) * pl->d->q + ow) * DIRECT_LANES;
 }
 
-/* Tiles the rectangle [a, b) x [c0, c1) of pixels with equal taps. */
+/* Whether whole output rows can be tiled as one run: the input pixel
+ * after the last of a row is the first of the next (1x1 layers). */
+static int rows_join(const direct_plan *pl, int64_t c0, int64_t c1)
+{
+    const layout *l = &pl->lay;
+
+    return c0 == 0 && c1 == pl->d->q
+           && l->rows.stride * l->cols.in == pl->d->q * l->cols.stride;
+}
+
+/*
+ * Tiles the rectangle [a, b) x [c0, c1) of pixels with equal taps as
+ * runs of pixels: along its rows, down its columns when that leaves
+ * fewer tiles, or as a single run when its rows join.
+ */
 static void sweep_rect(const direct_plan *pl, const item *it,
                        direct_tile *t, int64_t a, int64_t b, int64_t c0,
                        int64_t c1, int r0, int s0)
@@ -503,14 +554,17 @@ static void sweep_rect(const direct_plan *pl, const item *it,
     void (*kernel)(const direct_tile *) =
         pl->lay.depthwise ? pl->isa->dw_tile : pl->isa->tile;
     int64_t most = tile_pixels(t->nb), h = b - a, w = c1 - c0;
-    int down = w * ceil_div(h, most) < h * ceil_div(w, most);
+    int join = rows_join(pl, c0, c1);
+    int down = !join && w * ceil_div(h, most) < h * ceil_div(w, most);
+    int64_t runs = join ? 1 : down ? w : h;
+    int64_t len = join ? h * w : down ? h : w;
 
     t->x_px = DIRECT_LANES * (down ? pl->lay.rows.stride * pl->lay.cols.in
                                    : pl->lay.cols.stride);
     t->y_px = DIRECT_LANES * (down ? pl->d->q : 1);
-    for (int64_t i = 0; i < (down ? w : h); i++) {
-        for (int64_t j = 0; j < (down ? h : w); j += most) {
-            t->px = (int)min64(most, (down ? h : w) - j);
+    for (int64_t i = 0; i < runs; i++) {
+        for (int64_t j = 0; j < len; j += most) {
+            t->px = (int)min64(most, len - j);
             if (down)
                 tile_at(pl, it, t, a + j, c0 + i, r0, s0);
             else
@@ -624,14 +678,22 @@ static void run_images(const direct_plan *pl, const conv_ctx *ctx,
     const conv_desc *d = pl->d;
     const layout *l = &pl->lay;
     int64_t rows = l->groups * l->icb * l->rows.in;
+    int64_t runs = ceil_div(l->rows.in, l->pack_rows);
     int64_t items = l->groups * l->ocgs * l->bands;
     double t0 = conv_now(), t1;
 
+    /* Jobs of up to pack_rows rows of one channel block. */
     #pragma omp for schedule(static)
-    for (int64_t i = 0; i < count * rows; i++)
-        pack_row(pl, x + (n0 + i / rows) * d->c * d->h * d->w,
-                 xb + i / rows * rows * l->cols.in * DIRECT_LANES,
-                 i % rows);
+    for (int64_t i = 0; i < count * l->groups * l->icb * runs; i++) {
+        int64_t img = i / (l->groups * l->icb * runs);
+        int64_t plane = i / runs % (l->groups * l->icb);
+        int64_t first = i % runs * l->pack_rows;
+
+        pack_rows(pl, x + (n0 + img) * d->c * d->h * d->w,
+                  xb + img * rows * l->cols.in * DIRECT_LANES,
+                  plane * l->rows.in + first,
+                  min64(l->pack_rows, l->rows.in - first));
+    }
     t1 = conv_now();
 
     #pragma omp for schedule(dynamic)
@@ -778,12 +840,13 @@ static void dw_tile_c(const direct_tile *t)
     store_acc(acc, &one);
 }
 
-static void pack8_c(const float *const src[DIRECT_LANES], float *dst,
-                    ptrdiff_t n)
+static void pack8_c(const float *const src[DIRECT_LANES], ptrdiff_t step,
+                    float *dst, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++)
         for (int l = 0; l < DIRECT_LANES; l++)
-            dst[i * DIRECT_LANES + l] = src[l] != NULL ? src[l][i] : 0.0f;
+            dst[i * DIRECT_LANES + l] = src[l] != NULL ? src[l][i * step]
+                                                       : 0.0f;
 }
 
 static void unpack8_c(const float *src, float *const dst[DIRECT_LANES],

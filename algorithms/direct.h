@@ -56,10 +56,10 @@ typedef struct direct_isa {
     void (*tile)(const direct_tile *t);
     /* Depthwise: each lane is its own channel; n_cb, tail, nb unused. */
     void (*dw_tile)(const direct_tile *t);
-    /* dst[i][l] = src[l][i] for i < n, l < 8; lanes with src[l] NULL
-     * get zeros. */
-    void (*pack8)(const float *const src[DIRECT_LANES], float *dst,
-                  ptrdiff_t n);
+    /* dst[i][l] = src[l][i * step] for i < n, l < 8 (step >= 1); lanes
+     * with src[l] NULL get zeros. */
+    void (*pack8)(const float *const src[DIRECT_LANES], ptrdiff_t step,
+                  float *dst, ptrdiff_t n);
     /* dst[l][i] = src[i][l] for i < n, l < 8; lanes with dst[l] NULL are
      * skipped. */
     void (*unpack8)(const float *src, float *const dst[DIRECT_LANES],

@@ -226,20 +226,37 @@ static inline void transpose8(__m256 r[8])
     }
 }
 
-static void pack8_avx2(const float *const src[DIRECT_LANES], float *dst,
-                       ptrdiff_t n)
+/* src[0, 8 * step) as the 8 values src[0], src[step], ...: a load for
+ * step 1, two loads and the even lanes for step 2. */
+static inline __m256 load_step(const float *src, ptrdiff_t step)
 {
-    ptrdiff_t i = 0, vec = n;
+    __m256 lo, hi;
 
-    /* Lanes to zero-fill are rare (edges): the C loop does them. */
+    if (step == 1)
+        return _mm256_loadu_ps(src);
+    lo = _mm256_loadu_ps(src);
+    hi = _mm256_loadu_ps(src + 8);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(
+        _mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xd8));
+}
+
+static void pack8_avx2(const float *const src[DIRECT_LANES], ptrdiff_t step,
+                       float *dst, ptrdiff_t n)
+{
+    ptrdiff_t i = 0, vec = step <= 2 ? n : 0;
+
+    /* Lanes to zero-fill are rare (edges): the C loop does them. With
+     * step 2 the last vector must not read past src[(n - 1) * 2]. */
     for (int l = 0; l < DIRECT_LANES; l++)
         if (src[l] == NULL)
             vec = 0;
+    if (step == 2)
+        vec--;
     for (; i + 8 <= vec; i += 8) {
         __m256 r[8];
 
         for (int l = 0; l < 8; l++)
-            r[l] = _mm256_loadu_ps(src[l] + i);
+            r[l] = load_step(src[l] + i * step, step);
         transpose8(r);
         for (int k = 0; k < 8; k++)
             _mm256_storeu_ps(dst + (i + k) * DIRECT_LANES, r[k]);
@@ -248,8 +265,8 @@ static void pack8_avx2(const float *const src[DIRECT_LANES], float *dst,
         const float *rest[DIRECT_LANES];
 
         for (int l = 0; l < DIRECT_LANES; l++)
-            rest[l] = src[l] != NULL ? src[l] + i : NULL;
-        direct_isa_c.pack8(rest, dst + i * DIRECT_LANES, n - i);
+            rest[l] = src[l] != NULL ? src[l] + i * step : NULL;
+        direct_isa_c.pack8(rest, step, dst + i * DIRECT_LANES, n - i);
     }
 }
 
