@@ -163,7 +163,7 @@ static void note_bad(conv_tuning *t, const char *path, int line,
 
 /* One line of the file: an entry, a comment, or a bad line noted. */
 static conv_status read_line(conv_tuning *t, const char *path, int no,
-                             char *line)
+                             char *line, int whole)
 {
     char *field[FIELDS];
     conv_tuning_entry e;
@@ -171,7 +171,7 @@ static conv_status read_line(conv_tuning *t, const char *path, int no,
 
     if (line[0] == '#' || line[strspn(line, " \t\r\n")] == '\0')
         return CONV_OK;
-    if (strchr(line, '\n') == NULL && strlen(line) >= 1023) {
+    if (!whole) {
         note_bad(t, path, no, "line longer than 1023 characters");
         return CONV_OK;
     }
@@ -189,12 +189,10 @@ static conv_status read_line(conv_tuning *t, const char *path, int no,
 }
 
 /* Drops the rest of an overlong line. */
-static void skip_rest(FILE *f, const char *line)
+static void skip_rest(FILE *f)
 {
     int c;
 
-    if (strchr(line, '\n') != NULL)
-        return;
     while ((c = fgetc(f)) != EOF && c != '\n')
         continue;
 }
@@ -214,8 +212,11 @@ conv_status conv_tuning_read(const char *path, conv_tuning *t)
         return conv_fail(CONV_EINVAL, "tuning file '%s': cannot read it: "
                          "%s", path, strerror(errno));
     while (st == CONV_OK && fgets(line, sizeof line, f)) {
-        st = read_line(t, path, ++no, line);
-        skip_rest(f, line);
+        int whole = strchr(line, '\n') != NULL || feof(f);
+
+        st = read_line(t, path, ++no, line, whole);
+        if (!whole)
+            skip_rest(f);
     }
     if (st == CONV_OK && ferror(f))
         st = conv_fail(CONV_EINVAL, "tuning file '%s': read error", path);

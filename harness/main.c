@@ -5,6 +5,7 @@
 #include "info.h"
 #include "peak.h"
 #include "plot.h"
+#include "tune.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,8 @@ static const command commands[] = {
     {"peak", peak_main, "the machine's measured fp32 FMA peak"},
     {"plot", plot_main, "charts (PNG, SVG) and summary.md of a bench "
                         "CSV into results/NAME/"},
+    {"tune", tune_main, "rank every algorithm per shape; write the "
+                        "tuning cache `auto` reads"},
 };
 
 static void usage(FILE *f)
