@@ -133,7 +133,8 @@ FILE *bench_csv_open(const char *path, int keep, char *err, size_t n)
 
 int bench_csv_append(FILE *f, const bench_row *r)
 {
-    char line[2048];
+    /* Room for every field of a bench_row at its longest, quotes doubled. */
+    char line[4096];
 
     if (bench_csv_format(r, line, sizeof line) < 0)
         return -1;
