@@ -521,7 +521,7 @@ static void report_progress(progress *p, const bench_case *c,
                     * p->timed_left, left, sizeof left);
     fprintf(stderr, "[%d/%d] %s %s ", p->done, p->total, r->layer, c->algo);
     if (ran < 0)
-        fprintf(stderr, "not run (--benchmark_filter)");
+        fprintf(stderr, "not run (filtered out)");
     else if (strcmp(r->status, "ok") != 0)
         fprintf(stderr, "%s", r->status);
     else
