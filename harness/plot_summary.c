@@ -101,9 +101,9 @@ static void network_table(FILE *f, const plot_set *s)
 {
     fprintf(f, "\n### Whole network\n\nEach layer's median time times its "
                "count, summed over the layers where the algorithm ran "
-               "(skipped: not applicable or failed). The speed-up is "
-               "oneDNN's sum over the layers where both ran divided by "
-               "the algorithm's.\n\n"
+               "(skipped: not applicable, failed or not run yet). The "
+               "speed-up is oneDNN's sum over the layers where both ran "
+               "divided by the algorithm's.\n\n"
                "| algorithm | layers run | layers skipped | total ms | "
                "onednn ms, same layers | speed-up |\n"
                "|---|---:|---:|---:|---:|---:|\n");

@@ -4,14 +4,10 @@
 # The table: position, layer, one column of GFLOP/s per algorithm (NaN
 # where it did not run).
 load plotsdir . '/common.gp'
+load plotsdir . '/clusters.gp'
 set title 'GFLOP/s per layer: ' . what
 set ylabel 'GFLOP/s (effective: benchdnn FLOP count / median time)'
-set xlabel 'layer'
-set xrange [-0.6 : nlayer - 0.4]
 set yrange [0 : *]
-set xtics rotate by 40 right
-bw = 0.8 / nalgo
-x(i) = column(1) + (i - (nalgo + 1) / 2.0) * bw
 plot for [i = 1 : nalgo] datafile \
          using (x(i)) : (column(i + 2)) : (x(i) - bw / 2) \
              : (x(i) + bw / 2) : (0) : (column(i + 2)) \

@@ -5,16 +5,12 @@
 # position, layer, one column of speed-ups per algorithm (NaN where it or
 # oneDNN did not run).
 load plotsdir . '/common.gp'
+load plotsdir . '/clusters.gp'
 set title 'Speed-up over oneDNN per layer: ' . what
 set ylabel 'speed-up: onednn time / algorithm time (log scale)'
-set xlabel 'layer'
 set logscale y 2
 set yrange [ylo : yhi]
 set format y '%gx'
-set xrange [-0.6 : nlayer - 0.4]
-set xtics rotate by 40 right
-bw = 0.8 / nalgo
-x(i) = column(1) + (i - (nalgo + 1) / 2.0) * bw
 lo(v) = v < 1 ? v : 1
 hi(v) = v > 1 ? v : 1
 plot for [i = 1 : nalgo] datafile \

@@ -4,16 +4,12 @@
 # table: position, layer, one column of MiB per algorithm (NaN where it
 # did not run).
 load plotsdir . '/common.gp'
+load plotsdir . '/clusters.gp'
 set title 'Workspace per layer: ' . what . "\n(no bar: no workspace or " \
     . "not run" . (note eq '' ? '' : '; ' . note) . ')'
 set ylabel 'workspace (MiB, log scale)'
-set xlabel 'layer'
 set logscale y 10
 set yrange [ymin : *]
-set xrange [-0.6 : nlayer - 0.4]
-set xtics rotate by 40 right
-bw = 0.8 / nalgo
-x(i) = column(1) + (i - (nalgo + 1) / 2.0) * bw
 mib(v) = v > 0 ? v : NaN
 plot for [i = 1 : nalgo] datafile \
          using (x(i)) : (mib(column(i + 2))) : (x(i) - bw / 2) \
