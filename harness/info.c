@@ -4,6 +4,7 @@
 
 #include "args.h"
 #include "onednn.h"
+#include "peak.h"
 #include "shapes.h"
 
 #include <omp.h>
@@ -55,8 +56,12 @@ int list_main(int argc, char **argv)
            "  naive\n");
     printf("suites (in %s):\n", bench_suites_dir());
     bench_suites_each(print_suite, NULL);
+    printf("machine: %s, %d threads (OpenMP default)\n", bench_cpu_model(),
+           omp_get_max_threads());
+    printf("fp32 AVX2 FMA peak: %.1f GFLOP/s on 1 thread, %.1f on %d\n",
+           bench_peak_gflops(1), bench_peak_gflops(omp_get_max_threads()),
+           omp_get_max_threads());
     printf("oneDNN %s\n", onednn_version());
-    printf("threads: %d (OpenMP default)\n", omp_get_max_threads());
     return 0;
 }
 
