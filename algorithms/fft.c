@@ -23,7 +23,6 @@
  */
 #include "fft.h"
 
-#include <cblas.h>
 #include <fftw3.h>
 #include <limits.h>
 #include <math.h>
@@ -99,7 +98,7 @@ static void live_range(int64_t out, int64_t in, int64_t pad, int64_t k,
  * balanced so the last block is not a sliver. */
 static int64_t tiles_per_block(const fft_geom *q)
 {
-    int64_t per_tile = q->nf * (q->cg + q->kg) * 8;
+    int64_t per_tile = q->nfb * (q->cg + q->kg) * FFT_ELEM * 4;
     int64_t cap = max64(BLOCK_MIN_TILES, BLOCK_BYTES / per_tile);
 
     if (q->tiles == 0)
@@ -117,6 +116,7 @@ int fft_geom_init(const conv_desc *d, int th, int tw, fft_geom *q)
     q->mh = th - (int)d->r + 1;
     q->mw = tw - (int)d->s + 1;
     q->nf = (int64_t)th * (tw / 2 + 1);
+    q->nfb = div_up(q->nf, FFT_LANES);
     q->cg = d->c / d->groups;
     q->kg = d->k / d->groups;
     live_range(d->p, d->h, d->pad_top, d->r, &q->oy0, &q->oy1, &q->hlim);
@@ -127,7 +127,8 @@ int fft_geom_init(const conv_desc *d, int th, int tw, fft_geom *q)
     q->nb = tiles_per_block(q);
 
     /* X and Y of one block, in bytes. */
-    return conv_mul_size((size_t)q->nf * 8, (size_t)(q->cg + q->kg), &bytes)
+    return conv_mul_size((size_t)q->nfb * FFT_ELEM * 4,
+                         (size_t)(q->cg + q->kg), &bytes)
            && conv_mul_size(bytes, (size_t)q->nb, &bytes);
 }
 
@@ -143,9 +144,10 @@ double fft_model_ns(const conv_desc *d, int th, int tw)
     blocks = q.tiles == 0 ? 0.0 : (double)div_up(q.tiles, q.nb);
     return transforms * (NS_FFT_CALL
                          + NS_FFT_POINT * samples * log2(samples))
-           + NS_CMAC * (double)q.nf * (double)d->k * (double)q.cg
-             * (double)q.tiles
-           + NS_WEIGHT * (double)q.nf * (double)d->k * (double)q.cg * blocks;
+           + NS_CMAC * (double)q.nfb * FFT_LANES * (double)d->k
+             * (double)q.cg * (double)q.tiles
+           + NS_WEIGHT * (double)q.nfb * FFT_LANES * (double)d->k
+             * (double)q.cg * blocks;
 }
 
 /*
@@ -203,11 +205,12 @@ static size_t thread_bytes(const fft_geom *q)
 static size_t geom_workspace(const fft_geom *q, int threads, size_t *x_bytes,
                              size_t *y_bytes)
 {
+    size_t elem = (size_t)q->nfb * FFT_ELEM * sizeof(float);
     size_t x, y, t, total;
 
-    if (!conv_mul_size((size_t)q->nf * 8, (size_t)q->cg, &x)
+    if (!conv_mul_size(elem, (size_t)q->cg, &x)
         || !conv_mul_size(x, (size_t)q->nb, &x)
-        || !conv_mul_size((size_t)q->nf * 8, (size_t)q->kg, &y)
+        || !conv_mul_size(elem, (size_t)q->kg, &y)
         || !conv_mul_size(y, (size_t)q->nb, &y)
         || !conv_mul_size(thread_bytes(q), (size_t)threads, &t)
         || x > SIZE_MAX / 4 || y > SIZE_MAX / 4 || t > SIZE_MAX / 4)
@@ -251,15 +254,51 @@ static size_t fft_workspace(const conv_desc *d, int threads)
     return geom_workspace(&q, threads, &x, &y);
 }
 
+/* ---- Pointwise products ------------------------------------------- */
+
+/* The portable fft_multiply_fn: one lane element of y at a time. */
+static void multiply_portable(const float *w, const float *x, float *y,
+                              int64_t kg, int64_t cg, int64_t nt,
+                              int64_t ld)
+{
+    for (int64_t k = 0; k < kg; k++)
+        for (int64_t t = 0; t < nt; t++) {
+            float re[FFT_LANES] = {0}, im[FFT_LANES] = {0};
+
+            for (int64_t c = 0; c < cg; c++) {
+                const float *we = w + (k * cg + c) * FFT_ELEM;
+                const float *xe = x + (c * ld + t) * FFT_ELEM;
+
+                for (int l = 0; l < FFT_LANES; l++) {
+                    re[l] += we[l] * xe[l] - we[FFT_LANES + l]
+                             * xe[FFT_LANES + l];
+                    im[l] += we[l] * xe[FFT_LANES + l]
+                             + we[FFT_LANES + l] * xe[l];
+                }
+            }
+            memcpy(y + (k * ld + t) * FFT_ELEM, re, sizeof re);
+            memcpy(y + (k * ld + t) * FFT_ELEM + FFT_LANES, im, sizeof im);
+        }
+}
+
+static fft_multiply_fn pick_multiply(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return fft_multiply_avx2;
+    return multiply_portable;
+}
+
 /* ---- Plans ---------------------------------------------------------- */
 
 typedef struct fft_state {
     fft_geom q;
     fftwf_plan forward;     /* r2c of one tile */
     fftwf_plan inverse;     /* c2r of one tile */
-    float *w;               /* W[g][f][k][c], complex */
+    float *w;               /* W[g][fb][k][c], lane elements */
     float *bias;            /* [K], zeros without a bias */
     size_t x_bytes, y_bytes, ws_bytes;
+    fft_multiply_fn multiply;
 } fft_state;
 
 static void fft_destroy(void *state)
@@ -325,7 +364,8 @@ static conv_status fft_create(const conv_ctx *ctx, void **state)
     memset(st, 0, sizeof *st);
     fft_pick_size(d, &th, &tw);
     if (!fft_geom_init(d, th, tw, &st->q)
-        || !conv_mul_size((size_t)st->q.nf * 8, (size_t)d->k, &w_bytes)
+        || !conv_mul_size((size_t)st->q.nfb * FFT_ELEM * sizeof(float),
+                          (size_t)d->k, &w_bytes)
         || !conv_mul_size(w_bytes, (size_t)st->q.cg, &w_bytes)) {
         fft_destroy(st);
         return conv_fail(CONV_EINVAL, "fft: filter spectra's size "
@@ -333,6 +373,7 @@ static conv_status fft_create(const conv_ctx *ctx, void **state)
     }
     st->ws_bytes = geom_workspace(&st->q, ctx->threads, &st->x_bytes,
                                   &st->y_bytes);
+    st->multiply = pick_multiply();
     st->w = conv_alloc(w_bytes);
     st->bias = conv_alloc((size_t)d->k * sizeof(float));
     if (st->w == NULL || st->bias == NULL) {
@@ -371,8 +412,8 @@ typedef struct spectrum_tables {
 /*
  * The conjugated DFT of filter g[R][S] zero-padded to th x tw, scaled by
  * 1/(th*tw) (which the unnormalized inverse transform leaves over), in
- * double and rounded once: out[f] for each frequency f, `ld` complex
- * numbers apart. Rows first, then columns.
+ * double and rounded once, into lane elements `ld` floats apart from one
+ * frequency group to the next. Rows first, then columns.
  */
 static void filter_spectrum(const fft_geom *q, const spectrum_tables *tb,
                             const float *g, float *out, size_t ld)
@@ -400,8 +441,9 @@ static void filter_spectrum(const fft_geom *q, const spectrum_tables *tb,
     /* out[u][v] = sum_i A[i][v] e^(+2 pi i u i / th) */
     for (int u = 0; u < q->th; u++)
         for (int v = 0; v < nv; v++) {
+            size_t f = (size_t)u * nv + v;
+            float *o = out + f / FFT_LANES * ld + f % FFT_LANES;
             double sr = 0.0, si = 0.0;
-            float *o = out + 2 * ((size_t)u * nv + v) * ld;
 
             for (int i = 0; i < r; i++) {
                 int e = u * i % q->th;
@@ -410,7 +452,7 @@ static void filter_spectrum(const fft_geom *q, const spectrum_tables *tb,
                 si += are[i][v] * tb->him[e] + aim[i][v] * tb->hre[e];
             }
             o[0] = (float)(sr * scale);
-            o[1] = (float)(si * scale);
+            o[FFT_LANES] = (float)(si * scale);
         }
 }
 
@@ -420,9 +462,12 @@ static conv_status fft_set_weights(const conv_ctx *ctx, void *state,
     const conv_desc *d = ctx->desc;
     fft_state *st = state;
     const fft_geom *q = &st->q;
-    size_t ld = (size_t)q->kg * q->cg;
+    size_t ld = (size_t)q->kg * q->cg * FFT_ELEM;
     spectrum_tables tb;
 
+    /* Lanes past nf stay zero. */
+    memset(st->w, 0, (size_t)q->nfb * d->k * q->cg * FFT_ELEM
+                     * sizeof(float));
     twiddles(q->th, tb.hre, tb.him);
     twiddles(q->tw, tb.wre, tb.wim);
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
@@ -431,8 +476,8 @@ static conv_status fft_set_weights(const conv_ctx *ctx, void *state,
 
         for (int64_t c = 0; c < q->cg; c++)
             filter_spectrum(q, &tb, w + (k * q->cg + c) * d->r * d->s,
-                            st->w + 2 * ((size_t)g * q->nf * ld
-                                         + (size_t)kk * q->cg + c), ld);
+                            st->w + (size_t)g * q->nfb * ld
+                            + ((size_t)kk * q->cg + c) * FFT_ELEM, ld);
     }
     for (int64_t k = 0; k < d->k; k++)
         st->bias[k] = b != NULL ? b[k] : 0.0f;
@@ -484,6 +529,31 @@ static void load_tile(const fft_geom *q, const float *plane, int64_t oy,
     }
 }
 
+/* Interleaved complex spec[nf] to lane elements `step` floats apart,
+ * zero past nf. */
+static void to_lanes(const float *spec, int64_t nf, float *dst, size_t step)
+{
+    for (int64_t f0 = 0; f0 < nf; f0 += FFT_LANES, dst += step)
+        for (int64_t l = 0; l < FFT_LANES; l++) {
+            int in = f0 + l < nf;
+
+            dst[l] = in ? spec[2 * (f0 + l)] : 0.0f;
+            dst[FFT_LANES + l] = in ? spec[2 * (f0 + l) + 1] : 0.0f;
+        }
+}
+
+/* The inverse of to_lanes for the first nf frequencies. */
+static void from_lanes(const float *src, size_t step, int64_t nf,
+                       float *spec)
+{
+    for (int64_t f = 0; f < nf; f++) {
+        const float *e = src + f / FFT_LANES * step + f % FFT_LANES;
+
+        spec[2 * f] = e[0];
+        spec[2 * f + 1] = e[FFT_LANES];
+    }
+}
+
 /* Input phase for channel c: every tile of the block to X[.][c][.]. */
 static void input_channel(const fft_state *st, const fft_block *b,
                           int64_t c, const float *x, float *xs,
@@ -491,10 +561,10 @@ static void input_channel(const fft_state *st, const fft_block *b,
 {
     const fft_geom *q = &st->q;
     const conv_desc *d = q->d;
-    size_t step = 2 * (size_t)q->cg * q->nb;
+    size_t step = (size_t)q->cg * q->nb * FFT_ELEM;
 
     for (int64_t i = 0; i < b->nt; i++) {
-        float *dst = xs + 2 * (c * q->nb + i);
+        float *dst = xs + (c * q->nb + i) * FFT_ELEM;
         int64_t n, oy, ox;
 
         tile_origin(q, b->t0 + i, &n, &oy, &ox);
@@ -502,25 +572,21 @@ static void input_channel(const fft_state *st, const fft_block *b,
                   ox, tb->r);
         fftwf_execute_dft_r2c(st->forward, tb->r,
                               (fftwf_complex *)tb->spec);
-        for (int64_t f = 0; f < q->nf; f++) {
-            dst[f * step] = tb->spec[2 * f];
-            dst[f * step + 1] = tb->spec[2 * f + 1];
-        }
+        to_lanes(tb->spec, q->nf, dst, step);
     }
 }
 
-/* Y[f] = W[g][f] X[f] over the block's tiles. */
-static void multiply_frequency(const fft_state *st, const fft_block *b,
-                               int64_t f, const float *xs, float *ys)
+/* Y[fb] = W[g][fb] X[fb] over the block's tiles. */
+static void multiply_group(const fft_state *st, const fft_block *b,
+                           int64_t fb, const float *xs, float *ys)
 {
-    static const float one[2] = {1.0f, 0.0f}, zero[2] = {0.0f, 0.0f};
     const fft_geom *q = &st->q;
-    const float *wf = st->w + 2 * (size_t)(b->g * q->nf + f) * q->kg * q->cg;
+    size_t wf = ((size_t)b->g * q->nfb + fb) * q->kg * q->cg;
 
-    cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)q->kg,
-                (int)b->nt, (int)q->cg, one, wf, (int)q->cg,
-                xs + 2 * (size_t)f * q->cg * q->nb, (int)q->nb, zero,
-                ys + 2 * (size_t)f * q->kg * q->nb, (int)q->nb);
+    st->multiply(st->w + wf * FFT_ELEM,
+                 xs + (size_t)fb * q->cg * q->nb * FFT_ELEM,
+                 ys + (size_t)fb * q->kg * q->nb * FFT_ELEM, q->kg, q->cg,
+                 b->nt, q->nb);
 }
 
 /* The valid mh x mw corner of an inverse-transformed tile, plus the
@@ -548,16 +614,13 @@ static void output_channel(const fft_state *st, const fft_block *b,
     const fft_geom *q = &st->q;
     const conv_desc *d = q->d;
     int64_t kk = b->g * q->kg + k;
-    size_t step = 2 * (size_t)q->kg * q->nb;
+    size_t step = (size_t)q->kg * q->nb * FFT_ELEM;
 
     for (int64_t i = 0; i < b->nt; i++) {
-        const float *src = ys + 2 * (k * q->nb + i);
+        const float *src = ys + (k * q->nb + i) * FFT_ELEM;
         int64_t n, oy, ox;
 
-        for (int64_t f = 0; f < q->nf; f++) {
-            tb->spec[2 * f] = src[f * step];
-            tb->spec[2 * f + 1] = src[f * step + 1];
-        }
+        from_lanes(src, step, q->nf, tb->spec);
         fftwf_execute_dft_c2r(st->inverse, (fftwf_complex *)tb->spec,
                               tb->r);
         tile_origin(q, b->t0 + i, &n, &oy, &ox);
@@ -602,8 +665,8 @@ static void run_block(const fft_state *st, const fft_block *b,
         t1 = conv_now();
 
     #pragma omp for schedule(static)
-    for (int64_t f = 0; f < q->nf; f++)
-        multiply_frequency(st, b, f, xs, ys);
+    for (int64_t fb = 0; fb < q->nfb; fb++)
+        multiply_group(st, b, fb, xs, ys);
     if (timer)
         t2 = conv_now();
 

@@ -9,11 +9,15 @@
  * are tiled; the others are the bias alone. Tiles of all images are
  * numbered t = (n*ty + i)*tx + j and processed in blocks of nb tiles.
  *
- * Buffers (complex = two floats, real part first):
- *   X[f][c][t]     input spectra of one block, C/G rows of nb per f
- *   Y[f][k][t]     output spectra of one block, K/G rows of nb per f
- *   W[g][f][k][c]  filter spectra, conjugated and scaled by 1/(th*tw),
- *                  so that Y[f] = W[f] X[f] is a complex GEMM per f
+ * Frequencies go in groups of FFT_LANES, one group per vector, and a
+ * "lane element" is one complex value at FFT_LANES frequencies stored as
+ * FFT_LANES real parts then FFT_LANES imaginary parts (nfb groups; lanes
+ * past nf are zero). Buffers, each index a lane element:
+ *   X[fb][c][t]     input spectra of one block, C/G rows of nb tiles
+ *   Y[fb][k][t]     output spectra of one block, K/G rows of nb tiles
+ *   W[g][fb][k][c]  filter spectra, conjugated and scaled by 1/(th*tw),
+ *                   so that Y[fb] = W[g][fb] X[fb], a complex matrix
+ *                   product per frequency, lane by lane
  */
 #ifndef CONV_FFT_H
 #define CONV_FFT_H
@@ -22,12 +26,16 @@
 
 /* The largest transform side, hence the largest kernel side. */
 #define FFT_MAX_SIZE 64
+/* Frequencies per vector, and floats per lane element. */
+#define FFT_LANES 8
+#define FFT_ELEM (2 * FFT_LANES)
 
 typedef struct fft_geom {
     const conv_desc *d;
     int th, tw;                 /* transform size */
     int mh, mw;                 /* outputs per tile */
     int64_t nf;                 /* frequencies per transform */
+    int64_t nfb;                /* groups of FFT_LANES frequencies */
     int64_t cg, kg;             /* channels per group */
     int64_t oy0, oy1, ox0, ox1; /* the live outputs, [oy0, oy1) rows */
     int64_t hlim, wlim;         /* input rows / cols live outputs read */
@@ -48,5 +56,18 @@ double fft_model_ns(const conv_desc *d, int th, int tw);
 
 /* The transform size of least modelled time for d (fft must apply). */
 void fft_pick_size(const conv_desc *d, int *th, int *tw);
+
+/*
+ * One frequency group's products: y[k][t] = sum_c w[k][c] * x[c][t] for
+ * k < kg, t < nt, on lane elements; rows of x and y hold ld elements,
+ * rows of w hold cg.
+ */
+typedef void (*fft_multiply_fn)(const float *w, const float *x, float *y,
+                                int64_t kg, int64_t cg, int64_t nt,
+                                int64_t ld);
+
+/* The AVX2 + FMA version (fft_avx2.c). */
+void fft_multiply_avx2(const float *w, const float *x, float *y,
+                       int64_t kg, int64_t cg, int64_t nt, int64_t ld);
 
 #endif
