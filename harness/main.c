@@ -2,7 +2,9 @@
 #include "args.h"
 #include "bench.h"
 #include "check.h"
+#include "compare.h"
 #include "info.h"
+#include "merge.h"
 #include "peak.h"
 #include "plot.h"
 #include "tune.h"
@@ -29,6 +31,9 @@ static const command commands[] = {
                         "CSV into results/NAME/"},
     {"tune", tune_main, "rank every algorithm per shape; write the "
                         "tuning cache `auto` reads"},
+    {"compare", compare_main, "speed ratios of two bench CSVs with "
+                              "noise-aware verdicts, and a chart"},
+    {"merge", merge_main, "join the CSVs of a sharded bench run"},
 };
 
 static void usage(FILE *f)
