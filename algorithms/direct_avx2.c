@@ -25,11 +25,14 @@ INLINE void channel_step(__m256 *acc, const float *const *x,
     if (nb * px + px + 1 <= 16) {
         __m256 b[DIRECT_MAX_PX];
 
+        #pragma GCC unroll 12
         for (int j = 0; j < px; j++)
             b[j] = _mm256_broadcast_ss(x[j]);
+        #pragma GCC unroll 12
         for (int ob = 0; ob < nb; ob++) {
             __m256 wv = _mm256_loadu_ps(w + ob * DIRECT_LANES);
 
+            #pragma GCC unroll 12
             for (int j = 0; j < px; j++)
                 acc[ob * px + j] = _mm256_fmadd_ps(wv, b[j],
                                                    acc[ob * px + j]);
@@ -37,11 +40,14 @@ INLINE void channel_step(__m256 *acc, const float *const *x,
     } else {
         __m256 wv[DIRECT_MAX_NB];
 
+        #pragma GCC unroll 12
         for (int ob = 0; ob < nb; ob++)
             wv[ob] = _mm256_loadu_ps(w + ob * DIRECT_LANES);
+        #pragma GCC unroll 12
         for (int j = 0; j < px; j++) {
             __m256 b = _mm256_broadcast_ss(x[j]);
 
+            #pragma GCC unroll 12
             for (int ob = 0; ob < nb; ob++)
                 acc[ob * px + j] = _mm256_fmadd_ps(wv[ob], b,
                                                    acc[ob * px + j]);
@@ -69,6 +75,7 @@ INLINE void taps(__m256 *acc, const direct_tile *t, const float **xp,
         for (int i = 0; i < nic; i++) {
             const float *xi[DIRECT_MAX_PX];
 
+            #pragma GCC unroll 12
             for (int j = 0; j < px; j++)
                 xi[j] = x + j * t->x_px + i;
             channel_step(acc, xi, w + i * 8 * nb, nb, px);
@@ -96,7 +103,9 @@ INLINE void tile_body(const direct_tile *t, const int nb, const int px)
     const float *x = t->x, *w = t->w;
     __m256 acc[DIRECT_ACCS];
 
+    #pragma GCC unroll 12
     for (int ob = 0; ob < nb; ob++)
+        #pragma GCC unroll 12
         for (int j = 0; j < px; j++)
             acc[ob * px + j] = t->bias
                 ? _mm256_loadu_ps(t->bias + ob * DIRECT_LANES)
@@ -106,7 +115,9 @@ INLINE void tile_body(const direct_tile *t, const int nb, const int px)
     if (t->tail > 0)
         taps(acc, t, &x, &w, per_block, t->tail, nb, px);
 
+    #pragma GCC unroll 12
     for (int ob = 0; ob < nb; ob++)
+        #pragma GCC unroll 12
         for (int j = 0; j < px; j++)
             _mm256_storeu_ps(t->y + ob * t->y_ob + j * t->y_px,
                              acc[ob * px + j]);
@@ -161,6 +172,7 @@ INLINE void dw_body(const direct_tile *t, const int px)
     const float *x = t->x, *w = t->w;
     __m256 acc[DIRECT_MAX_PX];
 
+    #pragma GCC unroll 12
     for (int j = 0; j < px; j++)
         acc[j] = t->bias ? _mm256_loadu_ps(t->bias)
                          : _mm256_loadu_ps(t->y + j * t->y_px);
@@ -169,6 +181,7 @@ INLINE void dw_body(const direct_tile *t, const int px)
         for (int s = 0; s < t->ns; s++) {
             __m256 wv = _mm256_loadu_ps(w);
 
+            #pragma GCC unroll 12
             for (int j = 0; j < px; j++)
                 acc[j] = _mm256_fmadd_ps(
                     wv, _mm256_loadu_ps(x + j * t->x_px), acc[j]);
@@ -179,6 +192,7 @@ INLINE void dw_body(const direct_tile *t, const int px)
         w += t->w_row;
     }
 
+    #pragma GCC unroll 12
     for (int j = 0; j < px; j++)
         _mm256_storeu_ps(t->y + j * t->y_px, acc[j]);
 }
