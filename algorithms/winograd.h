@@ -11,7 +11,8 @@
  *
  * Buffers of one block, for group g:
  *   V[xi][c][t]   transformed input   (row c of point xi: tb floats)
- *   M[xi][k][t]   products            (row k of point xi: tb floats)
+ *   M[k][xi][t]   products            (row xi of channel k: tb floats;
+ *                 a channel's points together, as the output reads them)
  *   U[g][xi][kb][c][WINO_MR]  transformed weights, output channels packed
  *                 WINO_MR at a time (k = kb*WINO_MR + r; rows past K/G
  *                 are zero), so the multiply broadcasts WINO_MR weights
@@ -57,8 +58,12 @@ typedef struct wino_geom {
     int64_t cg, kg, nkb;        /* channels per group; kg / WINO_MR up */
     int64_t th, tw, tiles;      /* tiles per image (TH x TW), in all */
     int64_t tb;                 /* tiles per block, a multiple of 8 */
+    int64_t nblk, blocks;       /* blocks per group; in all (groups too) */
+    int copies;                 /* V and M buffers: 1 (blocks shared by
+                                   the threads) or one per thread */
     int64_t hlim, wlim;         /* input rows / cols that may be read */
-    size_t v_ld, m_ld;          /* floats from one point to the next */
+    size_t v_ld;                /* floats from one point to the next in V */
+    size_t m_ld;                /* floats from one channel to the next in M */
     wino_sparse bt, at;         /* B^T (alpha x alpha), A^T (m x alpha) */
 } wino_geom;
 
@@ -71,8 +76,8 @@ typedef struct wino_block {
 /*
  * The kernels of one instruction set.
  *   input:    channel c of block b: x -> V[.][c][.]; lanes past nt are 0.
- *   multiply: one point: M[xi] = U[g][xi] * V[xi] for the block's tiles
- *             (u, v, mm point at that point's matrices).
+ *   multiply: one point: M[.][xi] = U[g][xi] * V[xi] for the block's
+ *             tiles (u, v, mm point at that point's first element).
  *   output:   channel k of block b: M[.][k][.] -> y (+ bias, cropped).
  */
 typedef struct wino_kernels {
