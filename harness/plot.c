@@ -349,18 +349,31 @@ static int draw(plot_ctx *c, const plot_set *s, const char *kind,
     return rc;
 }
 
-/* "FMA peak (2 threads): 150 GFLOP/s", or "" when the peak is unknown. */
+/*
+ * The peak line and its label ("" when the peak is unknown). When every
+ * bar is below a third of the peak the line would squash them flat, so
+ * the y axis stops above the bars (ytop) and the label says where the
+ * peak is instead.
+ */
 static void peak_vars(const plot_set *s, strbuf *v)
 {
-    double peak = s->m->peak[s->ti];
-    long t = s->m->threads[s->ti];
-    char label[96] = "";
+    double peak = s->m->peak[s->ti], most = 0;
+    int t = s->m->threads[s->ti];
+    char label[128] = "";
 
+    for (int a = 0; a < s->nalgos; a++)
+        for (int l = 0; l < s->nlayers; l++) {
+            double g = gflops_of(s, s->layers[l], s->algos[a]);
+            most = g > most ? g : most;
+        }
+    bool off_scale = peak > 3 * most && most > 0;
     if (peak > 0)
-        snprintf(label, sizeof label, "FMA peak (%ld thread%s): %.0f "
-                 "GFLOP/s", t, t == 1 ? "" : "s", peak);
+        snprintf(label, sizeof label, "FMA peak (%d thread%s): %.0f "
+                 "GFLOP/s%s", t, t == 1 ? "" : "s", peak,
+                 off_scale ? ", above this chart" : "");
     gp_num(v, "peak", peak);
     gp_str(v, "peaklabel", label);
+    gp_num(v, "ytop", off_scale ? 1.15 * most : 0);
 }
 
 static int chart_gflops(plot_ctx *c, const plot_set *s)

@@ -150,32 +150,42 @@ static void layer_table(FILE *f, const plot_set *s)
         layer_line(f, s, s->layers[i]);
 }
 
+/* How many rows share row i's algorithm and status; 0 if an earlier
+ * row already did (so each reason is counted once). */
+static int same_reason(const bench_rows *t, int i)
+{
+    int n = 0;
+
+    for (int j = 0; j < t->n; j++) {
+        bool same = !strcmp(t->rows[j].algo, t->rows[i].algo)
+                    && !strcmp(t->rows[j].status, t->rows[i].status);
+        if (same && j < i)
+            return 0;
+        n += same;
+    }
+    return n;
+}
+
 /* Each algorithm's reasons for not running, with how many rows. */
 static void not_run(FILE *f, const plot_model *m)
 {
     const bench_rows *t = &m->table;
     bool any = false;
 
-    for (int i = 0; i < t->n; i++) {
-        const bench_row *r = &t->rows[i];
-        int n = 0, first = i;
-        if (plot_row_ok(r))
-            continue;
-        for (int j = 0; j < t->n; j++)
-            if (!strcmp(t->rows[j].algo, r->algo)
-                && !strcmp(t->rows[j].status, r->status)) {
-                first = j < first ? j : first;
-                n++;
-            }
-        if (first != i)
-            continue;
-        if (!any)
-            fprintf(f, "\n## Not run\n\n");
-        any = true;
-        fprintf(f, "- %s: ", r->algo);
-        md_text(f, r->status);
-        fprintf(f, " (%d row%s)\n", n, n == 1 ? "" : "s");
-    }
+    for (int a = 0; a < m->nalgos; a++)
+        for (int i = 0; i < t->n; i++) {
+            const bench_row *r = &t->rows[i];
+            int n = m->row_algo[i] == a && !plot_row_ok(r)
+                    ? same_reason(t, i) : 0;
+            if (n == 0)
+                continue;
+            if (!any)
+                fprintf(f, "\n## Not run\n\n");
+            any = true;
+            fprintf(f, "- %s: ", r->algo);
+            md_text(f, r->status);
+            fprintf(f, " (%d row%s)\n", n, n == 1 ? "" : "s");
+        }
 }
 
 static void head(FILE *f, const plot_model *m, const plot_drawn *d)

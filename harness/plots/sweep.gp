@@ -1,13 +1,13 @@
 # GFLOP/s against the swept parameter of a sweep suite: one line per
 # algorithm, and the machine's FMA peak as a dashed line.
 # Variables besides common.gp's: xlabel, xlog (1 for a log2 x axis),
-# peak, peaklabel. The table: swept value, layer, one column of GFLOP/s
-# per algorithm (NaN where it did not run).
+# peak, peaklabel, ytop (as in gflops.gp). The table: swept value, layer,
+# one column of GFLOP/s per algorithm (NaN where it did not run).
 load plotsdir . '/common.gp'
 set title 'GFLOP/s against ' . xlabel . ': ' . what
 set ylabel 'GFLOP/s (effective: benchdnn FLOP count / median time)'
 set xlabel xlabel
-set yrange [0 : *]
+if (ytop > 0) { set yrange [0 : ytop] } else { set yrange [0 : *] }
 set offsets graph 0.03, graph 0.03, 0, 0
 # On a log axis odd values (16, 19, 23) crowd: turn their labels.
 if (xlog) {
