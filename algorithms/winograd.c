@@ -192,7 +192,8 @@ static int geom_init(const conv_desc *d, int m, int threads, wino_geom *q)
     q->tb = tiles_per_block(q->npts, q->cg, q->nkb * WINO_MR, q->tiles);
     q->nblk = div_up(q->tiles, q->tb);
     q->blocks = d->groups * q->nblk;
-    q->copies = private_blocks(q->blocks, threads) ? threads : 1;
+    q->shared = !private_blocks(q->blocks, threads);
+    q->copies = q->shared ? 1 : threads;
 
     /* Input that valid outputs never read (negative end padding) is
      * left out, so it cannot add rounding error to them. */
@@ -296,30 +297,6 @@ static void apply_lanes(const wino_sparse *mt, const float *in, int in_i,
         }
 }
 
-/* Where lane group l0 of block b starts: the first tile's origin. */
-typedef struct lane_walk {
-    int64_t n, oy, ox;
-} lane_walk;
-
-static void walk_start(const wino_geom *q, int64_t t, lane_walk *w)
-{
-    wino_tile_origin(q, t, &w->n, &w->oy, &w->ox);
-}
-
-/* The next tile along the row, then the next row, then the next image. */
-static void walk_next(const wino_geom *q, lane_walk *w)
-{
-    w->ox += q->m;
-    if (w->ox < q->tw * q->m)
-        return;
-    w->ox = 0;
-    w->oy += q->m;
-    if (w->oy < q->th * q->m)
-        return;
-    w->oy = 0;
-    w->n++;
-}
-
 /* The alpha x alpha input tiles of `nl` tiles from tile t, channel c of
  * group g, into lanes (zeros outside the input and for lanes >= nl). */
 static void gather_lanes(const wino_geom *q, int64_t g, int64_t c,
@@ -327,10 +304,10 @@ static void gather_lanes(const wino_geom *q, int64_t g, int64_t c,
 {
     const conv_desc *cd = q->d;
     int a = q->alpha;
-    lane_walk w;
+    wino_walk w;
 
     memset(d, 0, (size_t)a * a * WINO_LANES * sizeof(float));
-    walk_start(q, t, &w);
+    wino_walk_start(q, t, &w);
     for (int64_t l = 0; l < nl && l < WINO_LANES; l++) {
         const float *xc = x + ((w.n * cd->c + g * q->cg + c) * cd->h)
                               * cd->w;
@@ -345,7 +322,7 @@ static void gather_lanes(const wino_geom *q, int64_t g, int64_t c,
                     d[(i * a + j) * WINO_LANES + l] = xc[iy * cd->w + ix];
             }
         }
-        walk_next(q, &w);
+        wino_walk_next(q, &w);
     }
 }
 
@@ -398,9 +375,9 @@ void wino_store_lanes(const wino_geom *q, const wino_block *b, int64_t k,
 {
     const conv_desc *d = q->d;
     int m = q->m;
-    lane_walk w;
+    wino_walk w;
 
-    walk_start(q, b->t0 + l0, &w);
+    wino_walk_start(q, b->t0 + l0, &w);
     for (int64_t l = 0; l < WINO_LANES && l0 + l < b->nt; l++) {
         float *yk = y + ((w.n * d->k + b->g * q->kg + k) * d->p) * d->q;
         int64_t rows = d->p - w.oy < m ? d->p - w.oy : m;
@@ -410,7 +387,7 @@ void wino_store_lanes(const wino_geom *q, const wino_block *b, int64_t k,
             for (int64_t j = 0; j < cols; j++)
                 yk[(w.oy + i) * d->q + w.ox + j] =
                     ylanes[(i * m + j) * WINO_LANES + l];
-        walk_next(q, &w);
+        wino_walk_next(q, &w);
     }
 }
 
@@ -453,26 +430,13 @@ typedef struct wino_state {
     wino_kernels kern;
 } wino_state;
 
-/* AVX2's input kernel gathers with int32 offsets into the whole input,
- * padded by a tile on every side. */
-static int gathers_fit(const conv_desc *d)
-{
-    int64_t span = (d->h + 2 * WINO_ALPHA_MAX) * (d->w + 2 * WINO_ALPHA_MAX);
-
-    return d->n * d->c <= INT32_MAX / span;
-}
-
-static wino_kernels pick_kernels(const conv_desc *d)
+static wino_kernels pick_kernels(void)
 {
     wino_kernels k = kernels_portable;
 
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        k.multiply = wino_kernels_avx2.multiply;
-        k.output = wino_kernels_avx2.output;
-        if (gathers_fit(d))
-            k.input = wino_kernels_avx2.input;
-    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        k = wino_kernels_avx2;
     return k;
 }
 
@@ -512,7 +476,7 @@ static conv_status wino_create(const conv_ctx *ctx, void **state, int m,
     to_sparse(&w.bt[0][0], st->q.alpha, st->q.alpha, &st->q.bt);
     to_sparse(&w.at[0][0], m, st->q.alpha, &st->q.at);
     st->ws_bytes = geom_workspace(&st->q);
-    st->kern = pick_kernels(d);
+    st->kern = pick_kernels();
 
     /* Rows of U past K/G stay zero for good. */
     st->u = conv_alloc(u_bytes);
@@ -676,10 +640,10 @@ static conv_status wino_execute(const conv_ctx *ctx, void *state,
     {
         double mine[3] = {0.0, 0.0, 0.0};
         double *tp = ctx->profile ? mine : NULL;
-        int tid = q->copies > 1 ? omp_get_thread_num() : 0;
+        int tid = q->shared ? 0 : omp_get_thread_num();
         float *v = (float *)ws + (size_t)tid * copy;
 
-        if (q->copies > 1) {
+        if (!q->shared) {
             #pragma omp for schedule(dynamic, 1)
             for (int64_t i = 0; i < q->blocks; i++) {
                 wino_block b = block_at(q, i);
@@ -695,7 +659,7 @@ static conv_status wino_execute(const conv_ctx *ctx, void *state,
         }
         #pragma omp critical
         for (int i = 0; i < 3; i++)
-            t[i] += q->copies > 1 ? mine[i] / q->copies : mine[i];
+            t[i] += q->shared ? mine[i] : mine[i] / q->copies;
     }
 
     if (ctx->profile) {
@@ -713,7 +677,7 @@ static void wino_describe(const conv_ctx *ctx, const void *state,
 
     snprintf(buf, n, "%s tile %dx%d, %lld tiles/block, %s, ws %.1f MiB,"
              " %s", st->name, st->q.alpha, st->q.alpha, (long long)st->q.tb,
-             st->q.copies > 1 ? "block per thread" : "blocks shared",
+             st->q.shared ? "blocks shared" : "block per thread",
              (double)st->ws_bytes / (1 << 20),
              st->kern.multiply == kernels_portable.multiply
              ? "portable C" : "AVX2");

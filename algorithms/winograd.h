@@ -59,8 +59,9 @@ typedef struct wino_geom {
     int64_t th, tw, tiles;      /* tiles per image (TH x TW), in all */
     int64_t tb;                 /* tiles per block, a multiple of 8 */
     int64_t nblk, blocks;       /* blocks per group; in all (groups too) */
-    int copies;                 /* V and M buffers: 1 (blocks shared by
-                                   the threads) or one per thread */
+    int shared;                 /* all threads work on one block at a
+                                   time; else each takes whole blocks */
+    int copies;                 /* V and M buffers: 1 or one per thread */
     int64_t hlim, wlim;         /* input rows / cols that may be read */
     size_t v_ld;                /* floats from one point to the next in V */
     size_t m_ld;                /* floats from one channel to the next in M */
@@ -94,8 +95,7 @@ typedef struct wino_kernels {
 void wino_store_lanes(const wino_geom *q, const wino_block *b, int64_t k,
                       int64_t l0, const float *ylanes, float *y);
 
-/* The AVX2 + FMA kernels (winograd_avx2.c); input needs offsets of the
- * whole input tensor to fit in int32 (it gathers). */
+/* The AVX2 + FMA kernels (winograd_avx2.c). */
 extern const wino_kernels wino_kernels_avx2;
 
 /* Tile t's image and top-left output position. */
@@ -108,6 +108,30 @@ static inline void wino_tile_origin(const wino_geom *q, int64_t t,
     *n = t / per_image;
     *oy = rem / q->tw * q->m;
     *ox = rem % q->tw * q->m;
+}
+
+/* Walks tiles in order: along the row, then down, then the next image. */
+typedef struct wino_walk {
+    int64_t n, oy, ox;          /* image, top-left output position */
+} wino_walk;
+
+static inline void wino_walk_start(const wino_geom *q, int64_t t,
+                                   wino_walk *w)
+{
+    wino_tile_origin(q, t, &w->n, &w->oy, &w->ox);
+}
+
+static inline void wino_walk_next(const wino_geom *q, wino_walk *w)
+{
+    w->ox += q->m;
+    if (w->ox < q->tw * q->m)
+        return;
+    w->ox = 0;
+    w->oy += q->m;
+    if (w->oy < q->th * q->m)
+        return;
+    w->oy = 0;
+    w->n++;
 }
 
 #endif

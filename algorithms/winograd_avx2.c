@@ -1,11 +1,14 @@
 /*
  * The Winograd kernels for AVX2 + FMA: transforms on 8 tiles at once (one
- * tile per lane), and the multiply as a register-tiled product of
- * WINO_MR output channels by 16 tiles. Chosen at run time by winograd.c.
+ * tile per lane; each lane reads and writes its tile by rows, and 8x8
+ * transposes move between rows of a tile and lanes), and the multiply as
+ * a register-tiled product of WINO_MR output channels by 16 tiles.
+ * Chosen at run time by winograd.c.
  */
 #include "winograd.h"
 
 #include <immintrin.h>
+#include <string.h>
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -39,91 +42,6 @@ INLINE void apply(const wino_sparse *mt, const __m256 *in, int in_i,
     }
 }
 
-/* Per lane: the tile's input row and column (clamped to just outside the
- * readable input, which keeps them in int32) and its offset into the
- * input; `inside`: all 8 lanes are tiles that lie wholly in the input. */
-typedef struct lanes {
-    __m256i iy, ix, off;
-    int32_t offs[WINO_LANES];
-    int inside;
-} lanes;
-
-static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
-/* The lanes of nl tiles from tile t; lanes >= nl read nothing. */
-static lanes lanes_at(const wino_geom *q, int64_t t, int64_t nl)
-{
-    const conv_desc *d = q->d;
-    int32_t iy[WINO_LANES], ix[WINO_LANES], off[WINO_LANES];
-    int64_t n, oy, ox;
-    lanes v;
-
-    wino_tile_origin(q, t, &n, &oy, &ox);
-    v.inside = nl >= WINO_LANES;
-    for (int l = 0; l < WINO_LANES; l++) {
-        iy[l] = (int32_t)clamp(oy - d->pad_top, -WINO_ALPHA_MAX, q->hlim);
-        ix[l] = (int32_t)clamp(ox - d->pad_left, -WINO_ALPHA_MAX, q->wlim);
-        if (l >= nl)
-            iy[l] = (int32_t)q->hlim;
-        off[l] = (int32_t)((n * d->c * d->h + iy[l]) * d->w + ix[l]);
-        v.offs[l] = off[l];
-        v.inside &= iy[l] >= 0 && iy[l] + q->alpha <= q->hlim
-                    && ix[l] >= 0 && ix[l] + q->alpha <= q->wlim;
-
-        /* The next tile: along the row, then down, then the next image. */
-        ox += q->m;
-        if (ox >= q->tw * q->m) {
-            ox = 0;
-            oy += q->m;
-        }
-        if (oy >= q->th * q->m) {
-            oy = 0;
-            n++;
-        }
-    }
-    v.iy = _mm256_loadu_si256((const __m256i *)iy);
-    v.ix = _mm256_loadu_si256((const __m256i *)ix);
-    v.off = _mm256_loadu_si256((const __m256i *)off);
-    return v;
-}
-
-/* Lanes whose p + i lies in [0, lim). */
-INLINE __m256i inside(__m256i p, int i, int64_t lim)
-{
-    __m256i v = _mm256_add_epi32(p, _mm256_set1_epi32(i));
-
-    return _mm256_and_si256(
-        _mm256_cmpgt_epi32(v, _mm256_set1_epi32(-1)),
-        _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)lim), v));
-}
-
-/* d[i][j] = x[tile row + i][tile col + j] per lane, 0 outside. */
-INLINE void gather(const wino_geom *q, const lanes *ln, const float *xc,
-                   __m256 *d, const int a)
-{
-    int32_t w = (int32_t)q->d->w;
-    __m256i colok[WINO_ALPHA_MAX];
-
-    for (int j = 0; j < a; j++)
-        colok[j] = inside(ln->ix, j, q->wlim);
-    for (int i = 0; i < a; i++) {
-        __m256i rowok = inside(ln->iy, i, q->hlim);
-        __m256i base = _mm256_add_epi32(ln->off, _mm256_set1_epi32(i * w));
-
-        for (int j = 0; j < a; j++) {
-            __m256 ok = _mm256_castsi256_ps(
-                _mm256_and_si256(rowok, colok[j]));
-            __m256i idx = _mm256_add_epi32(base, _mm256_set1_epi32(j));
-
-            d[i * a + j] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(),
-                                                    xc, idx, ok, 4);
-        }
-    }
-}
-
 /* r[j] = (r[0][j], ..., r[7][j]): an 8x8 transpose in registers. */
 INLINE void transpose8(__m256 r[8])
 {
@@ -148,13 +66,63 @@ INLINE void transpose8(__m256 r[8])
     }
 }
 
-/* The gather's result for tiles wholly inside the input: each lane loads
- * its tile's rows (alpha floats, masked below 8) and a transpose turns
- * rows of one tile into lanes of one element. */
-INLINE void load_rows(const wino_geom *q, const lanes *ln, const float *xc,
-                      __m256 *d, const int a)
+/* Where each lane reads its alpha x alpha tile, row by row: the input
+ * itself when the tile lies wholly inside it, else a zero-padded copy. */
+typedef struct lane_src {
+    const float *row[WINO_LANES];
+    int64_t stride[WINO_LANES];
+    float pad[WINO_LANES][WINO_ALPHA_MAX * WINO_ALPHA_MAX];
+} lane_src;
+
+/* The part of tile (iy, ix) of plane xc inside the readable input. */
+static void copy_border_tile(const wino_geom *q, const float *xc,
+                             int64_t iy, int64_t ix, float *pad)
 {
-    int64_t w = q->d->w;
+    int a = q->alpha;
+
+    memset(pad, 0, WINO_ALPHA_MAX * WINO_ALPHA_MAX * sizeof(float));
+    for (int i = 0; i < a; i++) {
+        if (iy + i < 0 || iy + i >= q->hlim)
+            continue;
+        for (int j = 0; j < a; j++)
+            if (ix + j >= 0 && ix + j < q->wlim)
+                pad[i * WINO_ALPHA_MAX + j] = xc[(iy + i) * q->d->w + ix + j];
+    }
+}
+
+/* Sources of lane group l0 of block b, channel c of its group. */
+static void lane_sources(const wino_geom *q, const wino_block *b,
+                         int64_t c, int64_t l0, const float *x, lane_src *s)
+{
+    const conv_desc *d = q->d;
+    wino_walk w;
+
+    wino_walk_start(q, b->t0 + l0, &w);
+    for (int l = 0; l < WINO_LANES; l++, wino_walk_next(q, &w)) {
+        int64_t iy = w.oy - d->pad_top, ix = w.ox - d->pad_left;
+        const float *xc;
+
+        s->row[l] = s->pad[l];
+        s->stride[l] = WINO_ALPHA_MAX;
+        if (l0 + l >= b->nt) {
+            memset(s->pad[l], 0, sizeof s->pad[l]);
+            continue;
+        }
+        xc = x + (w.n * d->c + b->g * q->cg + c) * d->h * d->w;
+        if (iy >= 0 && iy + q->alpha <= q->hlim && ix >= 0
+                   && ix + q->alpha <= q->wlim) {
+            s->row[l] = xc + iy * d->w + ix;
+            s->stride[l] = d->w;
+        } else {
+            copy_border_tile(q, xc, iy, ix, s->pad[l]);
+        }
+    }
+}
+
+/* d[i][j] per lane: each lane loads its tile's rows (alpha floats,
+ * masked below 8) and a transpose turns rows into lanes. */
+INLINE void load_rows(const lane_src *s, __m256 *d, const int a)
+{
     __m256i first = _mm256_cmpgt_epi32(_mm256_set1_epi32(a),
                                        _mm256_setr_epi32(0, 1, 2, 3, 4, 5,
                                                          6, 7));
@@ -163,7 +131,7 @@ INLINE void load_rows(const wino_geom *q, const lanes *ln, const float *xc,
         __m256 r[WINO_LANES];
 
         for (int l = 0; l < WINO_LANES; l++) {
-            const float *row = xc + ln->offs[l] + i * w;
+            const float *row = s->row[l] + i * s->stride[l];
 
             r[l] = a == 8 ? _mm256_loadu_ps(row)
                           : _mm256_maskload_ps(row, first);
@@ -177,20 +145,16 @@ INLINE void load_rows(const wino_geom *q, const lanes *ln, const float *xc,
 INLINE void input_tiles(const wino_geom *q, const wino_block *b,
                         int64_t c, const float *x, float *v, const int a)
 {
-    const conv_desc *d = q->d;
-    const float *xc = x + (b->g * q->cg + c) * d->h * d->w;
     float *vc = v + c * q->tb;
+    lane_src src;
 
     for (int64_t l0 = 0; l0 < b->nt; l0 += WINO_LANES) {
-        lanes ln = lanes_at(q, b->t0 + l0, b->nt - l0);
         __m256 dt[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
         __m256 t[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
         __m256 o[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
 
-        if (ln.inside)
-            load_rows(q, &ln, xc, dt, a);
-        else
-            gather(q, &ln, xc, dt, a);
+        lane_sources(q, b, c, l0, x, &src);
+        load_rows(&src, dt, a);
 
         /* T = B^T D, then V = T B (rows of B^T against rows of T). */
         apply(&q->bt, dt, a, 1, t, a, 1, a);
@@ -263,37 +227,54 @@ static void multiply_avx2(const wino_geom *q, const wino_block *b,
     }
 }
 
-/* Offsets of the 8 tiles' first outputs in channel k of the group, or 0
- * if one of them is cropped or missing (then the scalar store runs). */
-static int out_offsets(const wino_geom *q, const wino_block *b, int64_t k,
-                       int64_t l0, int64_t off[WINO_LANES])
+/* Where each lane writes its tile: the first output and how many rows
+ * and columns of the m x m tile lie inside the output (0 rows for lanes
+ * past the block). */
+typedef struct lane_dst {
+    float *first[WINO_LANES];
+    int rows[WINO_LANES], cols[WINO_LANES];
+} lane_dst;
+
+static void lane_dests(const wino_geom *q, const wino_block *b, int64_t k,
+                       int64_t l0, float *y, lane_dst *dst)
 {
     const conv_desc *d = q->d;
-    int64_t n, oy, ox;
+    wino_walk w;
 
-    if (b->nt - l0 < WINO_LANES)
-        return 0;
-    wino_tile_origin(q, b->t0 + l0, &n, &oy, &ox);
-    for (int l = 0; l < WINO_LANES; l++) {
-        if (oy + q->m > d->p || ox + q->m > d->q)
-            return 0;
-        off[l] = ((n * d->k + b->g * q->kg + k) * d->p + oy) * d->q + ox;
-        ox += q->m;
-        if (ox >= q->tw * q->m) {
-            ox = 0;
-            oy += q->m;
-        }
-        if (oy >= q->th * q->m) {
-            oy = 0;
-            n++;
-        }
+    wino_walk_start(q, b->t0 + l0, &w);
+    for (int l = 0; l < WINO_LANES; l++, wino_walk_next(q, &w)) {
+        int64_t plane = w.n * d->k + b->g * q->kg + k;
+
+        dst->rows[l] = l0 + l >= b->nt ? 0
+                       : (int)(d->p - w.oy < q->m ? d->p - w.oy : q->m);
+        dst->cols[l] = (int)(d->q - w.ox < q->m ? d->q - w.ox : q->m);
+        dst->first[l] = dst->rows[l] == 0 ? y
+                        : y + (plane * d->p + w.oy) * d->q + w.ox;
     }
-    return 1;
 }
 
-/* Rows of m outputs per lane: a transpose makes lanes into tiles again. */
+/* Lane l's row of m outputs (the rest of r is ignored). */
+INLINE void store_row(float *p, __m256 r, int cols, const int m)
+{
+    __m128 lo = _mm256_castps256_ps128(r);
+    float tmp[WINO_LANES];
+
+    if (cols < m) {
+        _mm256_storeu_ps(tmp, r);
+        memcpy(p, tmp, (size_t)cols * sizeof(float));
+    } else if (m == 2) {
+        _mm_storel_pi((__m64 *)p, lo);
+    } else {
+        _mm_storeu_ps(p, lo);
+        if (m == 6)
+            _mm_storel_pi((__m64 *)(p + 4), _mm256_extractf128_ps(r, 1));
+    }
+}
+
+/* Y[i][j] per lane into the lanes' tiles: a transpose per output row
+ * turns lanes back into tiles' rows. */
 INLINE void store_rows(const wino_geom *q, const __m256 *o,
-                       const int64_t off[WINO_LANES], float *y, const int m)
+                       const lane_dst *dst, const int m)
 {
     for (int i = 0; i < m; i++) {
         __m256 r[WINO_LANES];
@@ -301,19 +282,10 @@ INLINE void store_rows(const wino_geom *q, const __m256 *o,
         for (int j = 0; j < WINO_LANES; j++)
             r[j] = j < m ? o[i * m + j] : _mm256_setzero_ps();
         transpose8(r);
-        for (int l = 0; l < WINO_LANES; l++) {
-            float *dst = y + off[l] + i * q->d->q;
-            __m128 lo = _mm256_castps256_ps128(r[l]);
-
-            if (m == 2) {
-                _mm_storel_pi((__m64 *)dst, lo);
-            } else {
-                _mm_storeu_ps(dst, lo);
-                if (m == 6)
-                    _mm_storel_pi((__m64 *)(dst + 4),
-                                  _mm256_extractf128_ps(r[l], 1));
-            }
-        }
+        for (int l = 0; l < WINO_LANES; l++)
+            if (i < dst->rows[l])
+                store_row(dst->first[l] + i * q->d->q, r[l], dst->cols[l],
+                          m);
     }
 }
 
@@ -328,8 +300,7 @@ INLINE void output_tiles(const wino_geom *q, const wino_block *b,
         __m256 dt[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
         __m256 t[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
         __m256 o[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
-        float ylanes[WINO_ALPHA_MAX * WINO_ALPHA_MAX * WINO_LANES];
-        int64_t off[WINO_LANES];
+        lane_dst dst;
 
         for (int xi = 0; xi < a * a; xi++)
             dt[xi] = _mm256_loadu_ps(mk + xi * q->tb + l0);
@@ -339,13 +310,8 @@ INLINE void output_tiles(const wino_geom *q, const wino_block *b,
         apply(&q->at, t, 1, a, o, 1, m, m);
         for (int i = 0; i < m * m; i++)
             o[i] = _mm256_add_ps(o[i], bv);
-        if (out_offsets(q, b, k, l0, off)) {
-            store_rows(q, o, off, y, m);
-            continue;
-        }
-        for (int i = 0; i < m * m; i++)
-            _mm256_storeu_ps(ylanes + i * WINO_LANES, o[i]);
-        wino_store_lanes(q, b, k, l0, ylanes, y);
+        lane_dests(q, b, k, l0, y, &dst);
+        store_rows(q, o, &dst, m);
     }
 }
 
