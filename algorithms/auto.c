@@ -87,7 +87,12 @@ static const conv_algo *cost_model(const conv_desc *d)
     return NULL;
 }
 
-/* The tuned entry's algorithm if it can run d; else why not in c->why. */
+/*
+ * The tuned entry's algorithm if it can run d; else why not in c->why.
+ * TODO: the cache file is read again for every plan and workspace query;
+ * a few hundred lines cost well under a millisecond, but a network of
+ * thousands of plans would want the parsed cache kept per process.
+ */
 static const conv_algo *tuned(const conv_desc *d, int threads,
                               const char *file, auto_choice *c)
 {

@@ -53,6 +53,9 @@ typedef struct pair {
 
 static const char *const verdict_names[] = {"same", "faster", "slower"};
 
+/* TODO: the CSV keeps only the median and the minimum; a rank test
+ * (Mann-Whitney) over the repetitions in NAME.json would use every run
+ * and give a confidence instead of a spread heuristic. */
 compare_verdict compare_judge(const bench_row *a, const bench_row *b,
                               double floor_frac, double *ratio,
                               double *threshold)
