@@ -160,6 +160,8 @@ static int64_t tiles_per_block(int64_t npts, int64_t cg, int64_t kpad,
         cap = BLOCK_MIN_TILES;
     if (cap > BLOCK_MAX_TILES)
         cap = BLOCK_MAX_TILES;
+    if (tiles == 0)
+        return WINO_LANES;
     blocks = div_up(tiles, cap);
     return div_up(div_up(tiles, blocks), WINO_LANES) * WINO_LANES;
 }
@@ -174,6 +176,25 @@ static int private_blocks(int64_t blocks, int threads)
     return threads == 1 || blocks % threads == 0 || blocks >= 4 * threads;
 }
 
+/*
+ * Outputs [lo, hi) of one dimension whose 3-tap window reaches the input
+ * (in [0, in + min(pad1, 0))). The others are the bias alone; tiling them
+ * would add rounding noise from the tile's other inputs to an exact
+ * value, an unbounded error relative to the bias.
+ */
+static void live_range(int64_t pad0, int64_t in, int64_t pad1, int64_t out,
+                       int64_t *lo, int64_t *hi)
+{
+    int64_t end = in + (pad1 < 0 ? pad1 : 0) + pad0;
+
+    *lo = pad0 > 2 ? pad0 - 2 : 0;
+    *hi = end < out ? end : out;
+    if (*lo > out)
+        *lo = out;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
 /* Fills everything but the transform matrices; 0 if a size overflows. */
 static int geom_init(const conv_desc *d, int m, int threads, wino_geom *q)
 {
@@ -186,8 +207,10 @@ static int geom_init(const conv_desc *d, int m, int threads, wino_geom *q)
     q->cg = d->c / d->groups;
     q->kg = d->k / d->groups;
     q->nkb = div_up(q->kg, WINO_MR);
-    q->th = div_up(d->p, m);
-    q->tw = div_up(d->q, m);
+    live_range(d->pad_top, d->h, d->pad_bottom, d->p, &q->oy0, &q->oy1);
+    live_range(d->pad_left, d->w, d->pad_right, d->q, &q->ox0, &q->ox1);
+    q->th = div_up(q->oy1 - q->oy0, m);
+    q->tw = div_up(q->ox1 - q->ox0, m);
     q->tiles = d->n * q->th * q->tw;
     q->tb = tiles_per_block(q->npts, q->cg, q->nkb * WINO_MR, q->tiles);
     q->nblk = div_up(q->tiles, q->tb);
@@ -380,8 +403,8 @@ void wino_store_lanes(const wino_geom *q, const wino_block *b, int64_t k,
     wino_walk_start(q, b->t0 + l0, &w);
     for (int64_t l = 0; l < WINO_LANES && l0 + l < b->nt; l++) {
         float *yk = y + ((w.n * d->k + b->g * q->kg + k) * d->p) * d->q;
-        int64_t rows = d->p - w.oy < m ? d->p - w.oy : m;
-        int64_t cols = d->q - w.ox < m ? d->q - w.ox : m;
+        int64_t rows = wino_tile_rows(q, w.oy);
+        int64_t cols = wino_tile_cols(q, w.ox);
 
         for (int64_t i = 0; i < rows; i++)
             for (int64_t j = 0; j < cols; j++)
@@ -622,6 +645,29 @@ static void run_block_shared(const wino_state *st, const wino_block *b,
     }
 }
 
+/* Outputs outside the live region are the bias alone. */
+static void fill_dead(const wino_state *st, float *y)
+{
+    const wino_geom *q = &st->q;
+    const conv_desc *d = q->d;
+
+    if (q->oy0 == 0 && q->oy1 == d->p && q->ox0 == 0 && q->ox1 == d->q)
+        return;
+    #pragma omp for schedule(static)
+    for (int64_t plane = 0; plane < d->n * d->k; plane++) {
+        float b = st->bias[plane % d->k];
+
+        for (int64_t i = 0; i < d->p; i++) {
+            float *row = y + (plane * d->p + i) * d->q;
+            int live = i >= q->oy0 && i < q->oy1;
+
+            for (int64_t j = 0; j < d->q; j++)
+                if (!live || j < q->ox0 || j >= q->ox1)
+                    row[j] = b;
+        }
+    }
+}
+
 /*
  * NOTE: the profile is wall time per phase when the threads share blocks
  * (phases end at barriers), and the threads' summed time per phase
@@ -643,6 +689,7 @@ static conv_status wino_execute(const conv_ctx *ctx, void *state,
         int tid = q->shared ? 0 : omp_get_thread_num();
         float *v = (float *)ws + (size_t)tid * copy;
 
+        fill_dead(st, y);
         if (!q->shared) {
             #pragma omp for schedule(dynamic, 1)
             for (int64_t i = 0; i < q->blocks; i++) {

@@ -56,6 +56,8 @@ typedef struct wino_geom {
     const conv_desc *d;
     int m, alpha, npts;         /* npts = alpha * alpha */
     int64_t cg, kg, nkb;        /* channels per group; kg / WINO_MR up */
+    int64_t oy0, ox0, oy1, ox1; /* live outputs: [oy0, oy1) x [ox0, ox1),
+                                   those whose window reaches the input */
     int64_t th, tw, tiles;      /* tiles per image (TH x TW), in all */
     int64_t tb;                 /* tiles per block, a multiple of 8 */
     int64_t nblk, blocks;       /* blocks per group; in all (groups too) */
@@ -106,8 +108,19 @@ static inline void wino_tile_origin(const wino_geom *q, int64_t t,
     int64_t rem = t % per_image;
 
     *n = t / per_image;
-    *oy = rem / q->tw * q->m;
-    *ox = rem % q->tw * q->m;
+    *oy = q->oy0 + rem / q->tw * q->m;
+    *ox = q->ox0 + rem % q->tw * q->m;
+}
+
+/* Rows and columns of a tile at (oy, ox) that are live outputs. */
+static inline int wino_tile_rows(const wino_geom *q, int64_t oy)
+{
+    return (int)(q->oy1 - oy < q->m ? q->oy1 - oy : q->m);
+}
+
+static inline int wino_tile_cols(const wino_geom *q, int64_t ox)
+{
+    return (int)(q->ox1 - ox < q->m ? q->ox1 - ox : q->m);
 }
 
 /* Walks tiles in order: along the row, then down, then the next image. */
@@ -124,13 +137,13 @@ static inline void wino_walk_start(const wino_geom *q, int64_t t,
 static inline void wino_walk_next(const wino_geom *q, wino_walk *w)
 {
     w->ox += q->m;
-    if (w->ox < q->tw * q->m)
+    if (w->ox < q->ox0 + q->tw * q->m)
         return;
-    w->ox = 0;
+    w->ox = q->ox0;
     w->oy += q->m;
-    if (w->oy < q->th * q->m)
+    if (w->oy < q->oy0 + q->th * q->m)
         return;
-    w->oy = 0;
+    w->oy = q->oy0;
     w->n++;
 }
 

@@ -245,9 +245,8 @@ static void lane_dests(const wino_geom *q, const wino_block *b, int64_t k,
     for (int l = 0; l < WINO_LANES; l++, wino_walk_next(q, &w)) {
         int64_t plane = w.n * d->k + b->g * q->kg + k;
 
-        dst->rows[l] = l0 + l >= b->nt ? 0
-                       : (int)(d->p - w.oy < q->m ? d->p - w.oy : q->m);
-        dst->cols[l] = (int)(d->q - w.ox < q->m ? d->q - w.ox : q->m);
+        dst->rows[l] = l0 + l >= b->nt ? 0 : wino_tile_rows(q, w.oy);
+        dst->cols[l] = wino_tile_cols(q, w.ox);
         dst->first[l] = dst->rows[l] == 0 ? y
                         : y + (plane * d->p + w.oy) * d->q + w.ox;
     }
