@@ -39,6 +39,11 @@
  * bytes a pixel at 4 oc blocks) stays in L1 and L2. */
 #define BAND_PIXELS 256
 
+/* Packed images above this size are packed band by band inside the
+ * work items instead: the image, its packed copy and the output would
+ * not stay in L2 together, and every byte would cross L3 twice more. */
+#define SHARED_PACK_BYTES (512 << 10)
+
 /* Input pixels per packing job: enough to amortize the call. */
 #define PACK_PIXELS 512
 
@@ -72,10 +77,18 @@ typedef struct layout {
     int64_t band;        /* output rows per work item */
     int64_t bands;
     int64_t chunk;       /* channel blocks per pass over a band */
-    int64_t images;      /* images packed at once */
-    int64_t pack_rows;   /* input rows per packing job */
+    int64_t images;      /* images packed at once (shared packing) */
+    int64_t pack_rows;   /* input rows per shared packing job */
+    int band_pack;       /* each item packs its band's input itself */
+    int64_t band_in;     /* input rows one band reads (band_pack) */
     dim_plan rows, cols;
 } layout;
+
+/* Workspace floats: the packed images the threads share (0 with band
+ * packing), and each thread's band input (0 without) and band output. */
+typedef struct ws_floats {
+    size_t shared, band_x, band_y;
+} ws_floats;
 
 typedef struct direct_plan {
     const direct_isa *isa;
@@ -83,8 +96,7 @@ typedef struct direct_plan {
     const conv_desc *d;
     float *wb;           /* packed weights */
     float *bb;           /* bias, [groups][ocb * 8], zeros past the end */
-    size_t xb_floats;    /* packed input of `images` images */
-    size_t yb_floats;    /* one thread's band of blocked output */
+    ws_floats ws;        /* the workspace: shared part, then per thread */
 } direct_plan;
 
 static direct_isa_choice isa_choice = DIRECT_ISA_AUTO;
@@ -203,11 +215,12 @@ static conv_status runs_build(dim_plan *dp)
     return CONV_OK;
 }
 
-/* Rows per band: about BAND_PIXELS pixels, thinner when the image alone
+/* Rows per band: about `pixels` pixels, thinner when the image alone
  * must feed the threads. */
-static int64_t band_rows(const conv_desc *d, int64_t items, int threads)
+static int64_t band_rows(const conv_desc *d, int64_t pixels, int64_t items,
+                         int threads)
 {
-    int64_t rows = min64(d->p, d->q < BAND_PIXELS ? BAND_PIXELS / d->q : 1);
+    int64_t rows = min64(d->p, d->q < pixels ? pixels / d->q : 1);
 
     while (rows > 1
            && items * ceil_div(d->p, rows) < ITEMS_PER_THREAD * threads)
@@ -228,6 +241,12 @@ static int64_t chunk_blocks(const conv_desc *d, const layout *l)
 
 static void layout_init(layout *l, const conv_desc *d, int threads)
 {
+    int64_t image_bytes, per_band;
+
+    dim_init(&l->rows, d->h, d->p, d->r, d->stride_h, d->pad_top,
+             d->dil_h);
+    dim_init(&l->cols, d->w, d->q, d->s, d->stride_w, d->pad_left,
+             d->dil_w);
     l->depthwise = d->c == d->groups && d->k == d->groups;
     l->groups = l->depthwise ? 1 : d->groups;
     l->cpg = d->c / l->groups;
@@ -235,14 +254,18 @@ static void layout_init(layout *l, const conv_desc *d, int threads)
     l->icb = ceil_div(l->cpg, DIRECT_LANES);
     l->ocb = ceil_div(l->kpg, DIRECT_LANES);
     l->ocgs = l->depthwise ? l->icb : ceil_div(l->ocb, DIRECT_MAX_NB);
-    l->images = min64(d->n, threads);
-    l->band = band_rows(d, l->images * l->groups * l->ocgs, threads);
+    image_bytes = l->groups * l->icb * DIRECT_LANES * l->rows.in
+                  * l->cols.in * (int64_t)sizeof(float);
+    l->band_pack = !l->depthwise && image_bytes > SHARED_PACK_BYTES;
+    l->images = l->band_pack ? d->n : min64(d->n, threads);
+    per_band = l->images * l->groups * (l->band_pack ? 1 : l->ocgs);
+    /* Wider bands when each re-packs its kernel's halo rows. */
+    l->band = band_rows(d, l->band_pack ? 2 * BAND_PIXELS : BAND_PIXELS,
+                        per_band, threads);
     l->bands = ceil_div(d->p, l->band);
+    l->band_in = min64(l->rows.in, (l->band - 1) * l->rows.stride
+                                   + (l->rows.k - 1) * l->rows.dil + 1);
     l->chunk = chunk_blocks(d, l);
-    dim_init(&l->rows, d->h, d->p, d->r, d->stride_h, d->pad_top,
-             d->dil_h);
-    dim_init(&l->cols, d->w, d->q, d->s, d->stride_w, d->pad_left,
-             d->dil_w);
     l->pack_rows = min64(l->rows.in, ceil_div(PACK_PIXELS, l->cols.in));
 }
 
@@ -256,16 +279,22 @@ static void ocg_blocks(const layout *l, int64_t i, int64_t *ob0, int *nb)
     *nb = (int)(b - a);
 }
 
-/* Floats of the packed input and of one thread's band; 0 on overflow. */
-static int layout_floats(const layout *l, const conv_desc *d, size_t *xb,
-                         size_t *yb)
+/* Returns 0 on overflow. */
+static int layout_floats(const layout *l, const conv_desc *d, ws_floats *f)
 {
-    size_t nb = l->depthwise ? 1 : DIRECT_MAX_NB;
+    size_t nb = l->depthwise ? 1 : DIRECT_MAX_NB, plane;
+    int64_t rows = l->band_pack ? l->band_in : l->rows.in;
 
-    return conv_mul_size((size_t)(l->images * l->groups * l->icb),
-                         (size_t)(l->rows.in * l->cols.in), xb)
-           && conv_mul_size(*xb, DIRECT_LANES, xb)
-           && conv_mul_size(nb * DIRECT_LANES, (size_t)(l->band * d->q), yb);
+    if (!conv_mul_size((size_t)(l->icb * DIRECT_LANES),
+                       (size_t)(rows * l->cols.in), &plane)
+        || !conv_mul_size(nb * DIRECT_LANES, (size_t)(l->band * d->q),
+                          &f->band_y))
+        return 0;
+    f->band_x = l->band_pack ? plane : 0;
+    f->shared = 0;
+    return l->band_pack
+           || conv_mul_size(plane, (size_t)(l->images * l->groups),
+                            &f->shared);
 }
 
 static int direct_applies(const conv_desc *d, char *why, size_t n)
@@ -276,12 +305,14 @@ static int direct_applies(const conv_desc *d, char *why, size_t n)
 static size_t direct_workspace(const conv_desc *d, int threads)
 {
     layout l;
-    size_t xb, yb, bytes;
+    ws_floats f;
+    size_t own, bytes;
 
     layout_init(&l, d, threads);
-    if (!layout_floats(&l, d, &xb, &yb)
-        || !conv_mul_size(yb, (size_t)threads, &yb) || xb > SIZE_MAX - yb
-        || !conv_mul_size(xb + yb, sizeof(float), &bytes))
+    if (!layout_floats(&l, d, &f) || f.band_x > SIZE_MAX - f.band_y
+        || !conv_mul_size(f.band_x + f.band_y, (size_t)threads, &own)
+        || f.shared > SIZE_MAX - own
+        || !conv_mul_size(f.shared + own, sizeof(float), &bytes))
         return SIZE_MAX;
     return bytes;
 }
@@ -318,7 +349,7 @@ static conv_status direct_create(const conv_ctx *ctx, void **state)
     pl->isa = pick_isa();
     pl->d = d;
     layout_init(&pl->lay, d, ctx->threads);
-    layout_floats(&pl->lay, d, &pl->xb_floats, &pl->yb_floats);
+    layout_floats(&pl->lay, d, &pl->ws);
     wfloats = packed_weight_floats(&pl->lay, d);
     pl->wb = conv_alloc(wfloats * sizeof(float));
     pl->bb = conv_alloc((size_t)(pl->lay.groups * pl->lay.ocb)
@@ -414,18 +445,17 @@ static conv_status direct_set_weights(const conv_ctx *ctx, void *state,
     return CONV_OK;
 }
 
-/* Packs input row `row` of xb (flattened [g][cb][H']) of one image. */
-static void pack_row(const direct_plan *pl, const float *x, float *xb,
-                     int64_t row)
+/* Packs packed-input row i of channel block cb of group g of image x
+ * into dst[W'][8]. */
+static void pack_row(const direct_plan *pl, const float *x, int64_t g,
+                     int64_t cb, int64_t i, float *dst)
 {
     const layout *l = &pl->lay;
     const dim_plan *rp = &l->rows, *cp = &l->cols;
-    int64_t g = row / (l->icb * rp->in), cb = row / rp->in % l->icb;
-    int64_t ih = row % rp->in * rp->sub + rp->off;
+    int64_t ih = i * rp->sub + rp->off;
     int inside = cp->off >= 0
                  && (cp->in - 1) * cp->sub + cp->off < cp->orig;
     const float *src[DIRECT_LANES];
-    float *dst = xb + row * cp->in * DIRECT_LANES;
 
     for (int lane = 0; lane < DIRECT_LANES; lane++) {
         int64_t c = cb * DIRECT_LANES + lane;
@@ -457,28 +487,28 @@ static int rows_contiguous(const layout *l)
            && l->cols.off == 0 && l->cols.in == l->cols.orig;
 }
 
-/* Packs `count` rows from row `row` (flattened [g][cb][H'], all in one
- * channel block) of one image. */
-static void pack_rows(const direct_plan *pl, const float *x, float *xb,
-                      int64_t row, int64_t count)
+/* Packs rows [first, first + count) of channel block cb of group g of
+ * image x into dst[count][W'][8]. */
+static void pack_rows(const direct_plan *pl, const float *x, int64_t g,
+                      int64_t cb, int64_t first, int64_t count, float *dst)
 {
     const layout *l = &pl->lay;
-    int64_t plane = row / l->rows.in, g = plane / l->icb;
-    int64_t c0 = plane % l->icb * DIRECT_LANES, ih = row % l->rows.in;
+    ptrdiff_t row = l->cols.in * DIRECT_LANES;
     const float *src[DIRECT_LANES];
 
     if (!rows_contiguous(l)) {
         for (int64_t i = 0; i < count; i++)
-            pack_row(pl, x, xb, row + i);
+            pack_row(pl, x, g, cb, first + i, dst + i * row);
         return;
     }
-    for (int lane = 0; lane < DIRECT_LANES; lane++)
-        src[lane] = c0 + lane < l->cpg
-            ? x + ((g * l->cpg + c0 + lane) * l->rows.orig + ih)
-                  * l->cols.orig
+    for (int lane = 0; lane < DIRECT_LANES; lane++) {
+        int64_t c = cb * DIRECT_LANES + lane;
+
+        src[lane] = c < l->cpg
+            ? x + ((g * l->cpg + c) * l->rows.orig + first) * l->cols.orig
             : NULL;
-    pl->isa->pack8(src, 1, xb + row * l->cols.in * DIRECT_LANES,
-                   count * l->cols.in);
+    }
+    pl->isa->pack8(src, 1, dst, count * l->cols.in);
 }
 
 /* Packed weight floats from one kernel tap to the next. */
@@ -487,24 +517,20 @@ static ptrdiff_t weight_tap(const direct_plan *pl, int nb)
     return pl->lay.depthwise ? DIRECT_LANES : (ptrdiff_t)64 * nb;
 }
 
-/* Packed input floats from one channel block to the next. */
-static ptrdiff_t input_block(const direct_plan *pl)
-{
-    return pl->lay.rows.in * pl->lay.cols.in * DIRECT_LANES;
-}
-
 /* What one work item needs besides the plan. */
 typedef struct item {
     const float *xg;     /* packed input of its image and group */
     const float *w;      /* its oc group's weights at the chunk's block */
     float *yb;           /* its thread's band buffer */
     int64_t p0, p1;      /* output rows */
+    int64_t row0;        /* packed input row that xg starts with */
+    ptrdiff_t x_cb;      /* floats from one channel block to the next */
 } item;
 
 /* The kernel taps [0, nr) x [0, ns) of a rectangle, and the pointer
  * jumps that walk them block by block. */
-static void tile_taps(const direct_plan *pl, direct_tile *t, int nr,
-                      int ns)
+static void tile_taps(const direct_plan *pl, const item *it,
+                      direct_tile *t, int nr, int ns)
 {
     ptrdiff_t w_s = weight_tap(pl, t->nb), w_r = pl->d->s * w_s;
     ptrdiff_t x_r = pl->lay.rows.dil * pl->lay.cols.in * DIRECT_LANES;
@@ -513,7 +539,7 @@ static void tile_taps(const direct_plan *pl, direct_tile *t, int nr,
     t->ns = ns;
     t->x_row = x_r - ns * t->x_s;
     t->w_row = w_r - ns * w_s;
-    t->x_blk = input_block(pl) - nr * x_r;
+    t->x_blk = it->x_cb - nr * x_r;
     t->w_blk = pl->d->r * w_r - nr * w_r;
 }
 
@@ -527,7 +553,8 @@ static void tile_at(const direct_plan *pl, const item *it, direct_tile *t,
     ptrdiff_t w_s = weight_tap(pl, t->nb);
 
     t->x = t->nr > 0 && t->ns > 0
-           ? it->xg + (ih * cp->in + iw) * DIRECT_LANES : it->xg;
+           ? it->xg + ((ih - it->row0) * cp->in + iw) * DIRECT_LANES
+           : it->xg;
     t->w = it->w + (r0 * pl->d->s + s0) * w_s;
     t->y = it->yb + ((oh - it->p0) * pl->d->q + ow) * DIRECT_LANES;
 }
@@ -562,8 +589,10 @@ static void sweep_rect(const direct_plan *pl, const item *it,
     t->x_px = DIRECT_LANES * (down ? pl->lay.rows.stride * pl->lay.cols.in
                                    : pl->lay.cols.stride);
     t->y_px = DIRECT_LANES * (down ? pl->d->q : 1);
+    /* Each run: its full tiles in one call, then the rest. */
     for (int64_t i = 0; i < runs; i++) {
-        for (int64_t j = 0; j < len; j += most) {
+        for (int64_t j = 0; j < len; j += t->px * t->tiles) {
+            t->tiles = len - j >= most ? (int)((len - j) / most) : 1;
             t->px = (int)min64(most, len - j);
             if (down)
                 tile_at(pl, it, t, a + j, c0 + i, r0, s0);
@@ -587,7 +616,7 @@ static void sweep_band(const direct_plan *pl, const item *it,
         if (a >= b)
             continue;
         for (int j = 0; j < cp->nruns; j++) {
-            tile_taps(pl, t, rp->runs[i].nt, cp->runs[j].nt);
+            tile_taps(pl, it, t, rp->runs[i].nt, cp->runs[j].nt);
             sweep_rect(pl, it, t, a, b, cp->runs[j].o0, cp->runs[j].o1,
                        rp->runs[i].t0, cp->runs[j].t0);
         }
@@ -616,7 +645,7 @@ static void compute_item(const direct_plan *pl, item *it, int nb,
         t.tail = c1 == l->icb && !l->depthwise ? tail : 0;
         t.n_cb = (int)(c1 - c0) - (t.tail > 0);
         it->w = w + c0 * w_cb;
-        it->xg = xg + c0 * input_block(pl);
+        it->xg = xg + c0 * it->x_cb;
         sweep_band(pl, it, &t);
     }
 }
@@ -641,8 +670,8 @@ static void unpack_item(const direct_plan *pl, const item *it, float *yg,
     }
 }
 
-/* Work item `index` of the images packed in xb, whose outputs start at
- * y: (image, group, oc group, band), band fastest. */
+/* Work item `index` of the images packed in xb (shared packing), whose
+ * outputs start at y: (image, group, oc group, band), band fastest. */
 static void run_item(const direct_plan *pl, const float *xb, float *y,
                      float *yb, int64_t index)
 {
@@ -662,11 +691,47 @@ static void run_item(const direct_plan *pl, const float *xb, float *y,
                   * l->rows.in * l->cols.in) * DIRECT_LANES;
     it.w = ocg_weights(pl, g, ocg);
     it.yb = yb;
+    it.row0 = 0;
+    it.x_cb = l->rows.in * l->cols.in * DIRECT_LANES;
     it.p0 = band * l->band;
     it.p1 = min64(pl->d->p, it.p0 + l->band);
     compute_item(pl, &it, nb, pl->bb + (g * l->ocb + ob0) * DIRECT_LANES);
     unpack_item(pl, &it, y + (img * pl->d->k + g * l->kpg) * pl->d->p
                 * pl->d->q, ob0, nb);
+}
+
+/* Band-packed work item `index`: (image, group, band), band fastest.
+ * Packs the input rows the band reads into the thread's buffer xb, then
+ * runs every oc group over them. */
+static void run_band_item(const direct_plan *pl, const float *x, float *y,
+                          float *xb, float *yb, int64_t index)
+{
+    const conv_desc *d = pl->d;
+    const layout *l = &pl->lay;
+    int64_t band = index % l->bands, g = index / l->bands % l->groups;
+    int64_t img = index / (l->bands * l->groups), ob0;
+    int nb;
+    item it;
+
+    it.p0 = band * l->band;
+    it.p1 = min64(d->p, it.p0 + l->band);
+    it.row0 = it.p0 * l->rows.stride - l->rows.pad;
+    it.row0 = it.row0 < 0 ? 0 : it.row0;
+    it.x_cb = l->band_in * l->cols.in * DIRECT_LANES;
+    for (int64_t cb = 0; cb < l->icb; cb++)
+        pack_rows(pl, x + img * d->c * d->h * d->w, g, cb, it.row0,
+                  min64(l->band_in, l->rows.in - it.row0),
+                  xb + cb * it.x_cb);
+
+    for (int64_t ocg = 0; ocg < l->ocgs; ocg++) {
+        ocg_blocks(l, ocg, &ob0, &nb);
+        it.xg = xb;
+        it.w = ocg_weights(pl, g, ocg);
+        it.yb = yb;
+        compute_item(pl, &it, nb, pl->bb + (g * l->ocb + ob0) * DIRECT_LANES);
+        unpack_item(pl, &it, y + (img * d->k + g * l->kpg) * d->p * d->q,
+                    ob0, nb);
+    }
 }
 
 /* Packs images [n0, n0 + count) and runs their work items; called by
@@ -677,22 +742,21 @@ static void run_images(const direct_plan *pl, const conv_ctx *ctx,
 {
     const conv_desc *d = pl->d;
     const layout *l = &pl->lay;
-    int64_t rows = l->groups * l->icb * l->rows.in;
+    int64_t planes = l->groups * l->icb, plane = l->rows.in * l->cols.in;
     int64_t runs = ceil_div(l->rows.in, l->pack_rows);
     int64_t items = l->groups * l->ocgs * l->bands;
     double t0 = conv_now(), t1;
 
     /* Jobs of up to pack_rows rows of one channel block. */
     #pragma omp for schedule(static)
-    for (int64_t i = 0; i < count * l->groups * l->icb * runs; i++) {
-        int64_t img = i / (l->groups * l->icb * runs);
-        int64_t plane = i / runs % (l->groups * l->icb);
+    for (int64_t i = 0; i < count * planes * runs; i++) {
+        int64_t img = i / (planes * runs), pi = i / runs % planes;
         int64_t first = i % runs * l->pack_rows;
 
-        pack_rows(pl, x + (n0 + img) * d->c * d->h * d->w,
-                  xb + img * rows * l->cols.in * DIRECT_LANES,
-                  plane * l->rows.in + first,
-                  min64(l->pack_rows, l->rows.in - first));
+        pack_rows(pl, x + (n0 + img) * d->c * d->h * d->w, pi / l->icb,
+                  pi % l->icb, first, min64(l->pack_rows, l->rows.in - first),
+                  xb + ((img * planes + pi) * plane + first * l->cols.in)
+                       * DIRECT_LANES);
     }
     t1 = conv_now();
 
@@ -710,15 +774,24 @@ static conv_status direct_execute(const conv_ctx *ctx, void *state,
                                   const float *x, float *y, void *ws)
 {
     const direct_plan *pl = state;
-    float *xb = ws, *yb = xb + pl->xb_floats;
+    const layout *l = &pl->lay;
+    float *shared = ws;
 
     #pragma omp parallel num_threads(ctx->threads)
     {
-        float *mine = yb + (size_t)omp_get_thread_num() * pl->yb_floats;
+        float *xb = shared + pl->ws.shared + (size_t)omp_get_thread_num()
+                             * (pl->ws.band_x + pl->ws.band_y);
+        float *yb = xb + pl->ws.band_x;
 
-        for (int64_t n0 = 0; n0 < pl->d->n; n0 += pl->lay.images)
-            run_images(pl, ctx, x, y, xb, mine, n0,
-                       min64(pl->lay.images, pl->d->n - n0));
+        if (l->band_pack) {
+            #pragma omp for schedule(dynamic)
+            for (int64_t i = 0; i < pl->d->n * l->groups * l->bands; i++)
+                run_band_item(pl, x, y, xb, yb, i);
+        }
+        for (int64_t n0 = 0; n0 < pl->d->n && !l->band_pack;
+             n0 += l->images)
+            run_images(pl, ctx, x, y, shared, yb, n0,
+                       min64(l->images, pl->d->n - n0));
     }
     return CONV_OK;
 }
@@ -806,7 +879,7 @@ static void store_acc(float acc[][DIRECT_LANES], const direct_tile *t)
                     acc[ob * t->px + j][l];
 }
 
-static void tile_c(const direct_tile *t)
+static void tile_c1(const direct_tile *t)
 {
     float acc[DIRECT_ACCS][DIRECT_LANES];
     const float *x = t->x, *w = t->w;
@@ -818,7 +891,7 @@ static void tile_c(const direct_tile *t)
     store_acc(acc, t);
 }
 
-static void dw_tile_c(const direct_tile *t)
+static void dw_tile_c1(const direct_tile *t)
 {
     float acc[DIRECT_MAX_PX][DIRECT_LANES];
     const float *x = t->x, *w = t->w;
@@ -838,6 +911,28 @@ static void dw_tile_c(const direct_tile *t)
         w += t->w_row;
     }
     store_acc(acc, &one);
+}
+
+/* Runs of tiles, one tile at a time. */
+static void run_c(const direct_tile *t, void (*one)(const direct_tile *))
+{
+    direct_tile u = *t;
+
+    for (int k = 0; k < t->tiles; k++) {
+        u.x = t->x + k * t->px * t->x_px;
+        u.y = t->y + k * t->px * t->y_px;
+        one(&u);
+    }
+}
+
+static void tile_c(const direct_tile *t)
+{
+    run_c(t, tile_c1);
+}
+
+static void dw_tile_c(const direct_tile *t)
+{
+    run_c(t, dw_tile_c1);
 }
 
 static void pack8_c(const float *const src[DIRECT_LANES], ptrdiff_t step,

@@ -45,6 +45,7 @@ typedef struct direct_tile {
     ptrdiff_t y_px;      /* output floats from one pixel to the next */
     ptrdiff_t y_ob;      /* ... from one oc block to the next */
     int nb, px;          /* tile shape: nb * px <= DIRECT_ACCS */
+    int tiles;           /* tiles in a run: tile k starts k * px pixels on */
     int n_cb, tail;      /* full channel blocks; channels in a last one */
     int nr, ns;          /* kernel rows and columns applied */
 } direct_tile;
@@ -52,7 +53,8 @@ typedef struct direct_tile {
 /* The kernels of one instruction set. */
 typedef struct direct_isa {
     const char *name;
-    /* y[ob][j] (+)= sum over channels and taps of w * x: one tile. */
+    /* y[ob][j] (+)= sum over channels and taps of w * x: a run of
+     * tiles. */
     void (*tile)(const direct_tile *t);
     /* Depthwise: each lane is its own channel; n_cb, tail, nb unused. */
     void (*dw_tile)(const direct_tile *t);

@@ -97,10 +97,11 @@ INLINE void taps(__m256 *acc, const direct_tile *t, const float **xp,
     *wp = w;
 }
 
-INLINE void tile_body(const direct_tile *t, const int nb, const int px)
+INLINE void tile_body(const direct_tile *t, const float *x, float *y,
+                      const int nb, const int px)
 {
     const int per_block = t->nr * t->ns;
-    const float *x = t->x, *w = t->w;
+    const float *w = t->w;
     __m256 acc[DIRECT_ACCS];
 
     #pragma GCC unroll 12
@@ -109,7 +110,7 @@ INLINE void tile_body(const direct_tile *t, const int nb, const int px)
         for (int j = 0; j < px; j++)
             acc[ob * px + j] = t->bias
                 ? _mm256_loadu_ps(t->bias + ob * DIRECT_LANES)
-                : _mm256_loadu_ps(t->y + ob * t->y_ob + j * t->y_px);
+                : _mm256_loadu_ps(y + ob * t->y_ob + j * t->y_px);
 
     taps(acc, t, &x, &w, t->n_cb * per_block, DIRECT_LANES, nb, px);
     if (t->tail > 0)
@@ -119,36 +120,44 @@ INLINE void tile_body(const direct_tile *t, const int nb, const int px)
     for (int ob = 0; ob < nb; ob++)
         #pragma GCC unroll 12
         for (int j = 0; j < px; j++)
-            _mm256_storeu_ps(t->y + ob * t->y_ob + j * t->y_px,
+            _mm256_storeu_ps(y + ob * t->y_ob + j * t->y_px,
                              acc[ob * px + j]);
 }
 
+/* The t->tiles tiles of a run, one after the other. */
+INLINE void run_body(const direct_tile *t, const int nb, const int px)
+{
+    for (int k = 0; k < t->tiles; k++)
+        tile_body(t, t->x + k * px * t->x_px, t->y + k * px * t->y_px, nb,
+                  px);
+}
+
 /* One function per tile shape, [nb - 1][px - 1]. */
-static void t1x1(const direct_tile *t) { tile_body(t, 1, 1); }
-static void t1x2(const direct_tile *t) { tile_body(t, 1, 2); }
-static void t1x3(const direct_tile *t) { tile_body(t, 1, 3); }
-static void t1x4(const direct_tile *t) { tile_body(t, 1, 4); }
-static void t1x5(const direct_tile *t) { tile_body(t, 1, 5); }
-static void t1x6(const direct_tile *t) { tile_body(t, 1, 6); }
-static void t1x7(const direct_tile *t) { tile_body(t, 1, 7); }
-static void t1x8(const direct_tile *t) { tile_body(t, 1, 8); }
-static void t1x9(const direct_tile *t) { tile_body(t, 1, 9); }
-static void t1x10(const direct_tile *t) { tile_body(t, 1, 10); }
-static void t1x11(const direct_tile *t) { tile_body(t, 1, 11); }
-static void t1x12(const direct_tile *t) { tile_body(t, 1, 12); }
-static void t2x1(const direct_tile *t) { tile_body(t, 2, 1); }
-static void t2x2(const direct_tile *t) { tile_body(t, 2, 2); }
-static void t2x3(const direct_tile *t) { tile_body(t, 2, 3); }
-static void t2x4(const direct_tile *t) { tile_body(t, 2, 4); }
-static void t2x5(const direct_tile *t) { tile_body(t, 2, 5); }
-static void t2x6(const direct_tile *t) { tile_body(t, 2, 6); }
-static void t3x1(const direct_tile *t) { tile_body(t, 3, 1); }
-static void t3x2(const direct_tile *t) { tile_body(t, 3, 2); }
-static void t3x3(const direct_tile *t) { tile_body(t, 3, 3); }
-static void t3x4(const direct_tile *t) { tile_body(t, 3, 4); }
-static void t4x1(const direct_tile *t) { tile_body(t, 4, 1); }
-static void t4x2(const direct_tile *t) { tile_body(t, 4, 2); }
-static void t4x3(const direct_tile *t) { tile_body(t, 4, 3); }
+static void t1x1(const direct_tile *t) { run_body(t, 1, 1); }
+static void t1x2(const direct_tile *t) { run_body(t, 1, 2); }
+static void t1x3(const direct_tile *t) { run_body(t, 1, 3); }
+static void t1x4(const direct_tile *t) { run_body(t, 1, 4); }
+static void t1x5(const direct_tile *t) { run_body(t, 1, 5); }
+static void t1x6(const direct_tile *t) { run_body(t, 1, 6); }
+static void t1x7(const direct_tile *t) { run_body(t, 1, 7); }
+static void t1x8(const direct_tile *t) { run_body(t, 1, 8); }
+static void t1x9(const direct_tile *t) { run_body(t, 1, 9); }
+static void t1x10(const direct_tile *t) { run_body(t, 1, 10); }
+static void t1x11(const direct_tile *t) { run_body(t, 1, 11); }
+static void t1x12(const direct_tile *t) { run_body(t, 1, 12); }
+static void t2x1(const direct_tile *t) { run_body(t, 2, 1); }
+static void t2x2(const direct_tile *t) { run_body(t, 2, 2); }
+static void t2x3(const direct_tile *t) { run_body(t, 2, 3); }
+static void t2x4(const direct_tile *t) { run_body(t, 2, 4); }
+static void t2x5(const direct_tile *t) { run_body(t, 2, 5); }
+static void t2x6(const direct_tile *t) { run_body(t, 2, 6); }
+static void t3x1(const direct_tile *t) { run_body(t, 3, 1); }
+static void t3x2(const direct_tile *t) { run_body(t, 3, 2); }
+static void t3x3(const direct_tile *t) { run_body(t, 3, 3); }
+static void t3x4(const direct_tile *t) { run_body(t, 3, 4); }
+static void t4x1(const direct_tile *t) { run_body(t, 4, 1); }
+static void t4x2(const direct_tile *t) { run_body(t, 4, 2); }
+static void t4x3(const direct_tile *t) { run_body(t, 4, 3); }
 
 typedef void (*tile_fn)(const direct_tile *t);
 
@@ -167,15 +176,16 @@ static void tile_avx2(const direct_tile *t)
 
 /* Depthwise: acc[j] += w[tap] * x[j][tap], lane by lane; the taps walk
  * as in taps(), one block. */
-INLINE void dw_body(const direct_tile *t, const int px)
+INLINE void dw_body(const direct_tile *t, const float *x, float *y,
+                    const int px)
 {
-    const float *x = t->x, *w = t->w;
+    const float *w = t->w;
     __m256 acc[DIRECT_MAX_PX];
 
     #pragma GCC unroll 12
     for (int j = 0; j < px; j++)
         acc[j] = t->bias ? _mm256_loadu_ps(t->bias)
-                         : _mm256_loadu_ps(t->y + j * t->y_px);
+                         : _mm256_loadu_ps(y + j * t->y_px);
 
     for (int r = 0; r < t->nr; r++) {
         for (int s = 0; s < t->ns; s++) {
@@ -194,21 +204,27 @@ INLINE void dw_body(const direct_tile *t, const int px)
 
     #pragma GCC unroll 12
     for (int j = 0; j < px; j++)
-        _mm256_storeu_ps(t->y + j * t->y_px, acc[j]);
+        _mm256_storeu_ps(y + j * t->y_px, acc[j]);
 }
 
-static void d1(const direct_tile *t) { dw_body(t, 1); }
-static void d2(const direct_tile *t) { dw_body(t, 2); }
-static void d3(const direct_tile *t) { dw_body(t, 3); }
-static void d4(const direct_tile *t) { dw_body(t, 4); }
-static void d5(const direct_tile *t) { dw_body(t, 5); }
-static void d6(const direct_tile *t) { dw_body(t, 6); }
-static void d7(const direct_tile *t) { dw_body(t, 7); }
-static void d8(const direct_tile *t) { dw_body(t, 8); }
-static void d9(const direct_tile *t) { dw_body(t, 9); }
-static void d10(const direct_tile *t) { dw_body(t, 10); }
-static void d11(const direct_tile *t) { dw_body(t, 11); }
-static void d12(const direct_tile *t) { dw_body(t, 12); }
+INLINE void dw_run(const direct_tile *t, const int px)
+{
+    for (int k = 0; k < t->tiles; k++)
+        dw_body(t, t->x + k * px * t->x_px, t->y + k * px * t->y_px, px);
+}
+
+static void d1(const direct_tile *t) { dw_run(t, 1); }
+static void d2(const direct_tile *t) { dw_run(t, 2); }
+static void d3(const direct_tile *t) { dw_run(t, 3); }
+static void d4(const direct_tile *t) { dw_run(t, 4); }
+static void d5(const direct_tile *t) { dw_run(t, 5); }
+static void d6(const direct_tile *t) { dw_run(t, 6); }
+static void d7(const direct_tile *t) { dw_run(t, 7); }
+static void d8(const direct_tile *t) { dw_run(t, 8); }
+static void d9(const direct_tile *t) { dw_run(t, 9); }
+static void d10(const direct_tile *t) { dw_run(t, 10); }
+static void d11(const direct_tile *t) { dw_run(t, 11); }
+static void d12(const direct_tile *t) { dw_run(t, 12); }
 
 static const tile_fn dw_tiles[DIRECT_MAX_PX] = {
     d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12,
@@ -257,20 +273,15 @@ static inline __m256 load_step(const float *src, ptrdiff_t step)
 static void pack8_avx2(const float *const src[DIRECT_LANES], ptrdiff_t step,
                        float *dst, ptrdiff_t n)
 {
-    ptrdiff_t i = 0, vec = step <= 2 ? n : 0;
+    /* With step 2 the last vector must not read past src[(n - 1) * 2]. */
+    ptrdiff_t i = 0, vec = step == 1 ? n : step == 2 ? n - 1 : 0;
 
-    /* Lanes to zero-fill are rare (edges): the C loop does them. With
-     * step 2 the last vector must not read past src[(n - 1) * 2]. */
-    for (int l = 0; l < DIRECT_LANES; l++)
-        if (src[l] == NULL)
-            vec = 0;
-    if (step == 2)
-        vec--;
     for (; i + 8 <= vec; i += 8) {
         __m256 r[8];
 
         for (int l = 0; l < 8; l++)
-            r[l] = load_step(src[l] + i * step, step);
+            r[l] = src[l] != NULL ? load_step(src[l] + i * step, step)
+                                  : _mm256_setzero_ps();
         transpose8(r);
         for (int k = 0; k < 8; k++)
             _mm256_storeu_ps(dst + (i + k) * DIRECT_LANES, r[k]);
@@ -287,19 +298,17 @@ static void pack8_avx2(const float *const src[DIRECT_LANES], ptrdiff_t step,
 static void unpack8_avx2(const float *src, float *const dst[DIRECT_LANES],
                          ptrdiff_t n)
 {
-    ptrdiff_t i = 0, vec = n;
+    ptrdiff_t i = 0;
 
-    for (int l = 0; l < DIRECT_LANES; l++)
-        if (dst[l] == NULL)
-            vec = 0;
-    for (; i + 8 <= vec; i += 8) {
+    for (; i + 8 <= n; i += 8) {
         __m256 r[8];
 
         for (int k = 0; k < 8; k++)
             r[k] = _mm256_loadu_ps(src + (i + k) * DIRECT_LANES);
         transpose8(r);
         for (int l = 0; l < 8; l++)
-            _mm256_storeu_ps(dst[l] + i, r[l]);
+            if (dst[l] != NULL)
+                _mm256_storeu_ps(dst[l] + i, r[l]);
     }
     if (i < n) {
         float *rest[DIRECT_LANES];
