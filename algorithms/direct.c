@@ -808,10 +808,11 @@ static void direct_describe(const conv_ctx *ctx, const void *state,
     if (l->depthwise)
         nb = 1;
     snprintf(buf, n, "direct %s%s, tile %d oc x %d px, %lld-row bands, "
-             "%lld channels a pass, ws %.1f MiB", pl->isa->name,
-             l->depthwise ? " depthwise" : "", nb * DIRECT_LANES,
-             tile_pixels(nb), (long long)l->band,
+             "%lld channels a pass, input packed %s, ws %.1f MiB",
+             pl->isa->name, l->depthwise ? " depthwise" : "",
+             nb * DIRECT_LANES, tile_pixels(nb), (long long)l->band,
              (long long)(l->depthwise ? 1 : l->chunk * DIRECT_LANES),
+             l->band_pack ? "by band" : "whole",
              (double)direct_workspace(pl->d, ctx->threads) / (1 << 20));
 }
 

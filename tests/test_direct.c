@@ -1,0 +1,359 @@
+/*
+ * The direct family against the fp64 reference on the shapes its blocking
+ * makes awkward: channel counts around the blocks of 8, output widths
+ * around each register tile's pixel count (12, 6, 4 and 3 pixels for 1 to
+ * 4 oc blocks), both ways of packing the input (whole images, and band
+ * by band above 512 KiB), depthwise, and ResNet-50's layers at a reduced
+ * image size. Each shape runs with the AVX2 kernels and the portable C
+ * kernels at 1 and 2 threads: bit-exact against the reference on integer
+ * data, and the two kernel sets bit-identical to each other there.
+ *
+ * TEST_SEED=N in the environment reruns with another base seed; every
+ * failure prints the seed, the kernels, the threads and the shape.
+ */
+#include "conv.h"
+#include "direct.h"
+#include "ref.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define DEFAULT_SEED 20240612u
+
+typedef struct shape {
+    const char *name;
+    int n, c, h, w, k, r, s;
+    int sh, sw, pt, pl, pb, pr, dh, dw, g;
+} shape;
+
+static const shape shapes[] = {
+    /* n  c   h   w    k  r  s   sh sw  pt pl pb pr  dh dw  g */
+    {"1 -> 1 channel", 1, 1, 9, 10, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"7 -> 9 channels", 1, 7, 9, 10, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"8 -> 8 channels", 1, 8, 9, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"9 -> 7 channels", 1, 9, 9, 10, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"15 -> 17 channels", 2, 15, 7, 8, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"16 -> 16 channels", 1, 16, 7, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"17 -> 15 channels", 1, 17, 7, 8, 15, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"5 oc blocks split 2 + 3", 1, 8, 6, 7, 40, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1},
+    /* 32 oc: tiles of 3 pixels, widths 2..4 and 7 */
+    {"32 oc, width 2", 1, 8, 5, 2, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"32 oc, width 3", 1, 8, 5, 3, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"32 oc, width 4", 1, 8, 5, 4, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"32 oc, width 7", 1, 8, 5, 7, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    /* 24 oc: tiles of 4 pixels */
+    {"24 oc, width 5 (3 + 2 edges)", 1, 9, 4, 5, 24, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"24 oc, 1x1 width 4", 1, 9, 3, 4, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"24 oc, 1x1 width 5", 1, 9, 3, 5, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+    /* 16 oc: tiles of 6 pixels */
+    {"16 oc, width 7 (6 + 2 edges)", 1, 5, 4, 7, 16, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"16 oc, 1x1 width 6", 1, 5, 2, 6, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"16 oc, 1x1 width 7", 1, 5, 2, 7, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+    /* 8 oc: tiles of 12 pixels */
+    {"8 oc, width 11", 1, 3, 3, 11, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"8 oc, width 12", 1, 3, 3, 12, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"8 oc, width 13", 1, 3, 3, 13, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"8 oc, 3x3 width 15", 1, 3, 13, 15, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"padding beyond the kernel reach", 1, 9, 4, 5, 11, 3, 3,
+     1, 1, 4, 5, 3, 6, 1, 1, 1},
+    {"dilation 2x3, stride 2x1, asymmetric padding", 1, 10, 13, 14, 12,
+     3, 3, 2, 1, 2, 0, 1, 3, 2, 3, 1},
+    {"1x1 stride 3x2, padding 1, end padding -1", 1, 12, 11, 12, 10, 1, 1,
+     3, 2, 1, 1, -1, -1, 1, 1, 1},
+    {"groups 3, 5 -> 4 channels each", 2, 15, 7, 6, 12, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 3},
+    {"depthwise, 13 channels, stride 2", 1, 13, 11, 9, 13, 3, 3,
+     2, 2, 1, 1, 1, 1, 1, 1, 13},
+    {"depthwise 5x5, 16 channels", 1, 16, 9, 14, 16, 5, 5,
+     1, 1, 2, 2, 2, 2, 1, 1, 16},
+    {"band packing, 1x1, 64 channels 48x48", 1, 64, 48, 48, 12, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"band packing, 3x3, 41 channels 56x57", 1, 41, 56, 57, 9, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"band packing, stride 2 7x7, 3 channels (conv1 at 128)", 1, 3, 128,
+     128, 16, 7, 7, 2, 2, 3, 3, 2, 2, 1, 1, 1},
+    {"resnet_50 res2a_branch2b at 14x14", 1, 64, 14, 14, 64, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"resnet_50 res3a_branch2a at 14 -> 7", 1, 256, 14, 14, 128, 1, 1,
+     2, 2, 0, 0, -1, -1, 1, 1, 1},
+    {"resnet_50 res4a_branch2c at 7x7", 1, 256, 7, 7, 1024, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"resnet_50 res5a_branch2b at 5x5", 1, 512, 5, 5, 64, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1},
+};
+
+#define N_SHAPES ((int)(sizeof shapes / sizeof shapes[0]))
+
+static uint64_t base_seed = DEFAULT_SEED;
+
+static conv_desc desc_of(const shape *s)
+{
+    conv_desc d = conv_desc_default();
+
+    d.n = s->n, d.c = s->c, d.h = s->h, d.w = s->w;
+    d.k = s->k, d.r = s->r, d.s = s->s;
+    d.stride_h = s->sh, d.stride_w = s->sw;
+    d.pad_top = s->pt, d.pad_left = s->pl;
+    d.pad_bottom = s->pb, d.pad_right = s->pr;
+    d.dil_h = s->dh, d.dil_w = s->dw;
+    d.groups = s->g;
+    return d;
+}
+
+/* One shape's data, reference and outputs. */
+typedef struct fixture {
+    const shape *s;
+    conv_desc d;
+    int64_t nx, nw, ny;
+    uint64_t seed;
+    float *x, *w, *b, *y, *y_first;
+    double *yref, *beta;
+} fixture;
+
+static void *alloc_or_fail(int64_t count, size_t size)
+{
+    void *p = calloc(count > 0 ? (size_t)count : 1, size);
+
+    assert_non_null(p);
+    return p;
+}
+
+static void fail_for(const fixture *f, const char *isa, int threads,
+                     const char *fill, const char *fmt, ...)
+{
+    char what[400];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    fail_msg("direct, %s kernels, %d thread(s), %s fill, seed %llu (base "
+             "TEST_SEED=%llu):\n  shape '%s': n%lld c%lld h%lld w%lld "
+             "k%lld r%lld s%lld stride %lldx%lld pad t%lld l%lld b%lld "
+             "r%lld dil %lldx%lld g%lld -> p%lld q%lld\n  %s", isa, threads,
+             fill, (unsigned long long)f->seed,
+             (unsigned long long)base_seed, f->s->name, (long long)f->d.n,
+             (long long)f->d.c, (long long)f->d.h, (long long)f->d.w,
+             (long long)f->d.k, (long long)f->d.r, (long long)f->d.s,
+             (long long)f->d.stride_h, (long long)f->d.stride_w,
+             (long long)f->d.pad_top, (long long)f->d.pad_left,
+             (long long)f->d.pad_bottom, (long long)f->d.pad_right,
+             (long long)f->d.dil_h, (long long)f->d.dil_w,
+             (long long)f->d.groups, (long long)f->d.p, (long long)f->d.q,
+             what);
+}
+
+static void fill(fixture *f, int exact)
+{
+    ref_exact_fill e = ref_exact_fill_for(&f->d);
+
+    if (exact) {
+        ref_fill_ints(f->x, f->nx, e.x_max, e.x_density, f->seed);
+        ref_fill_ints(f->w, f->nw, e.w_max, e.w_density, f->seed + 1);
+        ref_fill_ints(f->b, f->d.k, e.b_max, 1.0, f->seed + 2);
+    } else {
+        ref_fill_real(f->x, f->nx, f->seed + 3);
+        ref_fill_real(f->w, f->nw, f->seed + 4);
+        ref_fill_real(f->b, f->d.k, f->seed + 5);
+    }
+    assert_int_equal(ref_conv(&f->d, f->x, f->w, f->b, f->yref, f->beta),
+                     CONV_OK);
+}
+
+static int setup(void **state)
+{
+    const shape *s = *state;
+    fixture *f = alloc_or_fail(1, sizeof *f);
+
+    f->s = s;
+    f->d = desc_of(s);
+    assert_int_equal(conv_desc_check(&f->d), CONV_OK);
+    f->seed = base_seed + 16 * (uint64_t)(s - shapes);
+    f->nx = conv_desc_input_elems(&f->d);
+    f->nw = conv_desc_weight_elems(&f->d);
+    f->ny = conv_desc_output_elems(&f->d);
+    f->x = alloc_or_fail(f->nx, sizeof(float));
+    f->w = alloc_or_fail(f->nw, sizeof(float));
+    f->b = alloc_or_fail(f->d.k, sizeof(float));
+    f->y = alloc_or_fail(f->ny, sizeof(float));
+    f->y_first = alloc_or_fail(f->ny, sizeof(float));
+    f->yref = alloc_or_fail(f->ny, sizeof(double));
+    f->beta = alloc_or_fail(f->ny, sizeof(double));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+
+    free(f->x);
+    free(f->w);
+    free(f->b);
+    free(f->y);
+    free(f->y_first);
+    free(f->yref);
+    free(f->beta);
+    free(f);
+    direct_choose_isa(DIRECT_ISA_AUTO);
+    return 0;
+}
+
+/* One plan with the chosen kernels: y = direct(x) on a poisoned y. */
+static void run(fixture *f, direct_isa_choice choice, int threads,
+                const char *fill_name)
+{
+    conv_options opt = conv_options_default();
+    conv_plan *plan = NULL;
+    const char *isa, *line;
+    char want[32];
+    size_t len;
+    conv_status st;
+
+    direct_choose_isa(choice);
+    isa = direct_isa_name();
+    opt.threads = threads;
+    st = conv_plan_create(&plan, &f->d, "direct", &opt);
+    if (st != CONV_OK)
+        fail_for(f, isa, threads, fill_name, "plan_create: %s (%s)",
+                 conv_status_str(st), conv_reason());
+    line = conv_plan_describe(plan);
+    len = (size_t)snprintf(want, sizeof want, "direct %s", isa);
+    if (strncmp(line, want, len) != 0
+        || (line[len] != ',' && line[len] != ' '))
+        fail_for(f, isa, threads, fill_name, "the plan '%s' does not use "
+                 "the %s kernels", line, isa);
+    if (strncmp(f->s->name, "band packing", 12) == 0
+        && strstr(line, "input packed by band") == NULL)
+        fail_for(f, isa, threads, fill_name, "the plan '%s' does not pack "
+                 "its input band by band", line);
+    for (int64_t i = 0; i < f->ny; i++)
+        f->y[i] = NAN;
+    st = conv_plan_set_weights(plan, f->w, f->b);
+    if (st == CONV_OK)
+        st = conv_execute(plan, f->x, f->y);
+    if (st != CONV_OK)
+        fail_for(f, isa, threads, fill_name, "%s (%s)", conv_status_str(st),
+                 conv_reason());
+    conv_plan_destroy(plan);
+}
+
+/* Exact fill: every run bit-exact against the reference and the same
+ * bits as the first run (AVX2, 1 thread). */
+static void check_exact(fixture *f, direct_isa_choice choice, int threads)
+{
+    const char *isa;
+    ref_error e;
+
+    run(f, choice, threads, "exact");
+    isa = direct_isa_name();
+    e = ref_compare(f->y, f->yref, f->beta, f->ny);
+    if (e.nonfinite != 0 || e.mismatches != 0)
+        fail_for(f, isa, threads, "exact", "%lld non-finite, %lld differ "
+                 "from the reference; first worst at %lld: %.9g, want %.9g",
+                 (long long)e.nonfinite, (long long)e.mismatches,
+                 (long long)e.worst, e.worst >= 0 ? f->y[e.worst] : 0.0,
+                 e.worst >= 0 ? f->yref[e.worst] : 0.0);
+    for (int64_t i = 0; i < f->ny; i++)
+        if (memcmp(&f->y[i], &f->y_first[i], sizeof(float)) != 0)
+            fail_for(f, isa, threads, "exact", "output %lld is %.9g, the "
+                     "AVX2 kernels at 1 thread gave %.9g", (long long)i,
+                     f->y[i], f->y_first[i]);
+}
+
+static void check_real(fixture *f, direct_isa_choice choice, int threads)
+{
+    const ref_tolerance *tol = ref_tolerance_for("direct");
+    ref_error e;
+
+    run(f, choice, threads, "real");
+    e = ref_compare(f->y, f->yref, f->beta, f->ny);
+    if (e.nonfinite != 0 || !(e.max_eps <= tol->eps))
+        fail_for(f, direct_isa_name(), threads, "real", "%lld non-finite, "
+                 "max error %.3g eps at %lld (bound %.3g)",
+                 (long long)e.nonfinite, e.max_eps, (long long)e.worst,
+                 tol->eps);
+}
+
+static void test_shape(void **state)
+{
+    fixture *f = *state;
+    const direct_isa_choice choices[] = {DIRECT_ISA_AUTO,
+                                         DIRECT_ISA_PORTABLE};
+
+    fill(f, 1);
+    run(f, DIRECT_ISA_AUTO, 1, "exact");
+    memcpy(f->y_first, f->y, (size_t)f->ny * sizeof(float));
+    for (int i = 0; i < 2; i++)
+        for (int threads = 1; threads <= 2; threads++)
+            check_exact(f, choices[i], threads);
+
+    fill(f, 0);
+    for (int i = 0; i < 2; i++)
+        for (int threads = 1; threads <= 2; threads++)
+            check_real(f, choices[i], threads);
+}
+
+/* CONVBENCH_NO_AVX2 selects the portable kernels, "0" does not. */
+static void test_environment_switch(void **state)
+{
+    const char *old = getenv("CONVBENCH_NO_AVX2");
+    char *saved = old ? strdup(old) : NULL;
+
+    direct_choose_isa(DIRECT_ISA_AUTO);
+    assert_int_equal(setenv("CONVBENCH_NO_AVX2", "1", 1), 0);
+    assert_string_equal(direct_isa_name(), "c");
+    assert_int_equal(setenv("CONVBENCH_NO_AVX2", "0", 1), 0);
+    assert_string_equal(direct_isa_name(), __builtin_cpu_supports("avx2")
+                        && __builtin_cpu_supports("fma") ? "avx2" : "c");
+    direct_choose_isa(DIRECT_ISA_PORTABLE);
+    assert_string_equal(direct_isa_name(), "c");
+    direct_choose_isa(DIRECT_ISA_AUTO);
+    if (saved != NULL)
+        setenv("CONVBENCH_NO_AVX2", saved, 1);
+    else
+        unsetenv("CONVBENCH_NO_AVX2");
+    free(saved);
+}
+
+static uint64_t seed_from_env(void)
+{
+    const char *s = getenv("TEST_SEED");
+    char *end;
+    unsigned long long v;
+
+    if (s == NULL || *s == '\0')
+        return DEFAULT_SEED;
+    v = strtoull(s, &end, 10);
+    return *end == '\0' ? (uint64_t)v : DEFAULT_SEED;
+}
+
+int main(void)
+{
+    static struct CMUnitTest tests[N_SHAPES + 1];
+
+    base_seed = seed_from_env();
+    printf("test_direct: %d shapes, seed %llu\n", N_SHAPES,
+           (unsigned long long)base_seed);
+    for (int i = 0; i < N_SHAPES; i++) {
+        tests[i].name = shapes[i].name;
+        tests[i].test_func = test_shape;
+        tests[i].setup_func = setup;
+        tests[i].teardown_func = teardown;
+        tests[i].initial_state = (void *)&shapes[i];
+    }
+    tests[N_SHAPES] = (struct CMUnitTest)cmocka_unit_test(
+        test_environment_switch);
+    return cmocka_run_group_tests_name("direct", tests, NULL, NULL) != 0;
+}
