@@ -51,6 +51,14 @@ typedef struct ref_tolerance {
  * strictest row. */
 const ref_tolerance *ref_tolerance_for(const char *algo);
 
+/*
+ * The bound for `algo` on the checked descriptor d, in the same units:
+ * the row's eps, except for algorithms whose error is normwise rather
+ * than per output (fft), whose bound grows as the fewest taps any output
+ * reads shrinks (see tolerance.c). d may be NULL: the row's eps.
+ */
+double ref_tolerance_eps(const char *algo, const conv_desc *d);
+
 /* The whole table, NULL-terminated by algo == NULL. */
 extern const ref_tolerance ref_tolerances[];
 
