@@ -57,43 +57,46 @@ INLINE void channel_step(__m256 *acc, const float *const *x,
 
 /*
  * Every channel block and kernel tap as one flat loop: with nested loops
- * GCC spills the 12 accumulators around each inner loop. The pointers
- * step to the next column tap, and at the end of a kernel row or of a
- * block jump by the differences the caller set in the tile. nic channels
- * a step: 8, or the tail.
+ * GCC spills the 12 accumulators around each inner loop. The pixel and
+ * weight pointers step to the next column tap, and at the end of a kernel
+ * row or of a block jump by the differences the caller set in the tile.
+ * nic channels a step: 8, or the tail.
  */
 INLINE void taps(__m256 *acc, const direct_tile *t, const float **xp,
                  const float **wp, int steps, const int nic, const int nb,
                  const int px)
 {
-    const float *x = *xp, *w = *wp;
+    const float *w = *wp;
     const ptrdiff_t w_s = (ptrdiff_t)64 * nb;
     int r = 0, s = 0;
 
     for (int k = 0; k < steps; k++) {
+        ptrdiff_t jump = t->x_s;
+
         #pragma GCC unroll 8
         for (int i = 0; i < nic; i++) {
             const float *xi[DIRECT_MAX_PX];
 
             #pragma GCC unroll 12
             for (int j = 0; j < px; j++)
-                xi[j] = x + j * t->x_px + i;
+                xi[j] = xp[j] + i;
             channel_step(acc, xi, w + i * 8 * nb, nb, px);
         }
-        x += t->x_s;
         w += w_s;
         if (++s == t->ns) {
             s = 0;
-            x += t->x_row;
+            jump += t->x_row;
             w += t->w_row;
             if (++r == t->nr) {
                 r = 0;
-                x += t->x_blk;
+                jump += t->x_blk;
                 w += t->w_blk;
             }
         }
+        #pragma GCC unroll 12
+        for (int j = 0; j < px; j++)
+            xp[j] += jump;
     }
-    *xp = x;
     *wp = w;
 }
 
@@ -101,8 +104,14 @@ INLINE void tile_body(const direct_tile *t, const float *x, float *y,
                       const int nb, const int px)
 {
     const int per_block = t->nr * t->ns;
-    const float *w = t->w;
+    const float *w = t->w, *xp[DIRECT_MAX_PX];
     __m256 acc[DIRECT_ACCS];
+
+    /* One pointer per pixel, so that every broadcast is pointer plus a
+     * constant. */
+    #pragma GCC unroll 12
+    for (int j = 0; j < px; j++)
+        xp[j] = x + j * t->x_px;
 
     #pragma GCC unroll 12
     for (int ob = 0; ob < nb; ob++)
@@ -112,9 +121,9 @@ INLINE void tile_body(const direct_tile *t, const float *x, float *y,
                 ? _mm256_loadu_ps(t->bias + ob * DIRECT_LANES)
                 : _mm256_loadu_ps(y + ob * t->y_ob + j * t->y_px);
 
-    taps(acc, t, &x, &w, t->n_cb * per_block, DIRECT_LANES, nb, px);
+    taps(acc, t, xp, &w, t->n_cb * per_block, DIRECT_LANES, nb, px);
     if (t->tail > 0)
-        taps(acc, t, &x, &w, per_block, t->tail, nb, px);
+        taps(acc, t, xp, &w, per_block, t->tail, nb, px);
 
     #pragma GCC unroll 12
     for (int ob = 0; ob < nb; ob++)
