@@ -100,6 +100,25 @@ INLINE void taps(__m256 *acc, const direct_tile *t, const float **xp,
     *wp = w;
 }
 
+/* The partial channel block of a full tile with the channel count a
+ * constant: a loop over a variable count costs a dispatch and pointer
+ * bumps per channel, which layers with 3 input channels (conv1) feel.
+ * Edge tiles are rare enough for the variable loop. */
+INLINE void tail_taps(__m256 *acc, const direct_tile *t, const float **xp,
+                      const float **wp, int steps, const int nb,
+                      const int px)
+{
+    switch (t->tail) {
+    case 1: taps(acc, t, xp, wp, steps, 1, nb, px); break;
+    case 2: taps(acc, t, xp, wp, steps, 2, nb, px); break;
+    case 3: taps(acc, t, xp, wp, steps, 3, nb, px); break;
+    case 4: taps(acc, t, xp, wp, steps, 4, nb, px); break;
+    case 5: taps(acc, t, xp, wp, steps, 5, nb, px); break;
+    case 6: taps(acc, t, xp, wp, steps, 6, nb, px); break;
+    default: taps(acc, t, xp, wp, steps, 7, nb, px); break;
+    }
+}
+
 INLINE void tile_body(const direct_tile *t, const float *x, float *y,
                       const int nb, const int px)
 {
@@ -122,7 +141,9 @@ INLINE void tile_body(const direct_tile *t, const float *x, float *y,
                 : _mm256_loadu_ps(y + ob * t->y_ob + j * t->y_px);
 
     taps(acc, t, xp, &w, t->n_cb * per_block, DIRECT_LANES, nb, px);
-    if (t->tail > 0)
+    if (t->tail > 0 && nb * px == DIRECT_ACCS)
+        tail_taps(acc, t, xp, &w, per_block, nb, px);
+    else if (t->tail > 0)
         taps(acc, t, xp, &w, per_block, t->tail, nb, px);
 
     #pragma GCC unroll 12
