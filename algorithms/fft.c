@@ -42,14 +42,19 @@ const int fft_nsizes = sizeof fft_sizes / sizeof fft_sizes[0];
 #define BLOCK_MIN_TILES 16
 
 /*
- * Cost model constants, in ns, fitted to single-thread timings of the
- * three phases (FFTW_ESTIMATE plans, OpenBLAS CGEMM) on the development
- * machine: per sample and log2(samples) of one transform including the
- * tile's load or store; per transform call; per complex multiply-add;
- * per complex filter coefficient streamed from memory once per block.
+ * Cost model constants, in ns, from single-thread timings on the
+ * development machine (FFTW_ESTIMATE plans, the AVX2 product kernel):
+ * per transform call; per sample and log2(samples) of one transform
+ * (0.15-0.19 measured for sides 4 to 64 without a factor 3); per sample
+ * for loading a tile and spreading its spectrum into lane elements, or
+ * the reverse; per complex multiply-add; per complex filter coefficient
+ * streamed from memory once per block. Sides of 24 and 48 transform
+ * 1.3-1.5x slower per sample than the powers of two around them.
  */
-#define NS_FFT_POINT 0.12
-#define NS_FFT_CALL 40.0
+#define NS_FFT_CALL 20.0
+#define NS_FFT_POINT 0.16
+#define NS_FFT_SAMPLE 0.9
+#define FFT_SLOW_SIDE 1.4
 #define NS_CMAC 0.12
 #define NS_WEIGHT 0.6
 
@@ -132,18 +137,26 @@ int fft_geom_init(const conv_desc *d, int th, int tw, fft_geom *q)
            && conv_mul_size(bytes, (size_t)q->nb, &bytes);
 }
 
+/* FFTW's relative speed per sample on a side: factors of 3 past 12
+ * take its slower codelets. */
+static double side_factor(int side)
+{
+    return side > 12 && side % 3 == 0 ? FFT_SLOW_SIDE : 1.0;
+}
+
 double fft_model_ns(const conv_desc *d, int th, int tw)
 {
     fft_geom q;
-    double transforms, samples, blocks;
+    double transforms, samples, blocks, per_point;
 
     if (!fft_geom_init(d, th, tw, &q))
         return INFINITY;
     transforms = (double)(d->c + d->k) * (double)q.tiles;
     samples = (double)th * tw;
     blocks = q.tiles == 0 ? 0.0 : (double)div_up(q.tiles, q.nb);
-    return transforms * (NS_FFT_CALL
-                         + NS_FFT_POINT * samples * log2(samples))
+    per_point = NS_FFT_POINT * side_factor(th) * side_factor(tw);
+    return transforms * (NS_FFT_CALL + NS_FFT_SAMPLE * samples
+                         + per_point * samples * log2(samples))
            + NS_CMAC * (double)q.nfb * FFT_LANES * (double)d->k
              * (double)q.cg * (double)q.tiles
            + NS_WEIGHT * (double)q.nfb * FFT_LANES * (double)d->k
@@ -319,11 +332,12 @@ static void fft_destroy(void *state)
 }
 
 /*
- * NOTE: FFTW_ESTIMATE, not FFTW_MEASURE. For these small 2-D sizes the
- * estimated plans ran within a few percent of measured ones, while
- * measuring costs tens of milliseconds per size in every plan creation
- * (and wisdom kept across processes would make a plan's speed depend on
- * what ran before). The plans are made on 64-byte aligned scratch, as the
+ * NOTE: FFTW_ESTIMATE, not FFTW_MEASURE. Measured on the development
+ * machine, the estimated plans of sides 8 to 64 ran within 5% of the
+ * measured ones (24x24 was the exception, 15% slower), while measuring
+ * took 6 to 78 ms per size in every plan creation, against 0.5 ms, and
+ * wisdom kept across processes would make a plan's speed depend on what
+ * ran before. The plans are made on 64-byte aligned scratch, as the
  * workspace buffers execute passes are aligned.
  */
 static conv_status make_fftw_plans(fft_state *st)
