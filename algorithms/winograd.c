@@ -168,12 +168,18 @@ static int64_t tiles_per_block(int64_t npts, int64_t cg, int64_t kpad,
 
 /*
  * Threads take whole blocks, each with its own V and M and no barrier,
- * when the blocks share out evenly enough; with fewer blocks all threads
- * work on one block at a time, phase by phase.
+ * when the blocks share out evenly: many of them, or a multiple of the
+ * threads with a last block nearly full. Otherwise all threads work on
+ * one block at a time, phase by phase.
  */
-static int private_blocks(int64_t blocks, int threads)
+static int private_blocks(const wino_geom *q, int threads)
 {
-    return threads == 1 || blocks % threads == 0 || blocks >= 4 * threads;
+    int64_t last = q->tiles - (q->nblk - 1) * q->tb;
+
+    if (threads == 1 || q->blocks >= 4 * (int64_t)threads)
+        return 1;
+    return q->blocks % threads == 0 && (q->nblk == 1
+                                        || 4 * last >= 3 * q->tb);
 }
 
 /*
@@ -215,7 +221,7 @@ static int geom_init(const conv_desc *d, int m, int threads, wino_geom *q)
     q->tb = tiles_per_block(q->npts, q->cg, q->nkb * WINO_MR, q->tiles);
     q->nblk = div_up(q->tiles, q->tb);
     q->blocks = d->groups * q->nblk;
-    q->shared = !private_blocks(q->blocks, threads);
+    q->shared = !private_blocks(q, threads);
     q->copies = q->shared ? 1 : threads;
 
     /* Input that valid outputs never read (negative end padding) is
