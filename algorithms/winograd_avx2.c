@@ -66,28 +66,32 @@ INLINE void transpose8(__m256 r[8])
     }
 }
 
-/* Where each lane reads its alpha x alpha tile, row by row: the input
- * itself when the tile lies wholly inside it, else a zero-padded copy. */
+/*
+ * Where each lane reads its alpha x alpha tile: from its top-left corner
+ * in the input, rows [i0, i1) and the columns set in `cols` (the parts
+ * inside the readable input; the rest of the tile is zero padding).
+ * NOTE: a live tile starts at most 2 columns left of the input, so a
+ * row pointer may point up to 2 floats before its row (and the first
+ * row's before the tensor); the masked load never touches them.
+ */
 typedef struct lane_src {
-    const float *row[WINO_LANES];
-    int64_t stride[WINO_LANES];
-    float pad[WINO_LANES][WINO_ALPHA_MAX * WINO_ALPHA_MAX];
+    const float *first[WINO_LANES];
+    __m256i cols[WINO_LANES];
+    int i0[WINO_LANES], i1[WINO_LANES];
 } lane_src;
 
-/* The part of tile (iy, ix) of plane xc inside the readable input. */
-static void copy_border_tile(const wino_geom *q, const float *xc,
-                             int64_t iy, int64_t ix, float *pad)
+/* Lanes of 0 <= base + j < lim, for j < a. */
+static __m256i col_mask(int64_t base, int64_t lim, int a)
 {
-    int a = q->alpha;
+    __m256i j = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int64_t lo = base < 0 ? -base : 0;
+    int64_t hi = lim - base < a ? lim - base : a;
 
-    memset(pad, 0, WINO_ALPHA_MAX * WINO_ALPHA_MAX * sizeof(float));
-    for (int i = 0; i < a; i++) {
-        if (iy + i < 0 || iy + i >= q->hlim)
-            continue;
-        for (int j = 0; j < a; j++)
-            if (ix + j >= 0 && ix + j < q->wlim)
-                pad[i * WINO_ALPHA_MAX + j] = xc[(iy + i) * q->d->w + ix + j];
-    }
+    lo = lo > a ? a : lo;
+    hi = hi < lo ? lo : hi;
+    return _mm256_and_si256(
+        _mm256_cmpgt_epi32(j, _mm256_set1_epi32((int32_t)lo - 1)),
+        _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)hi), j));
 }
 
 /* Sources of lane group l0 of block b, channel c of its group. */
@@ -95,47 +99,42 @@ static void lane_sources(const wino_geom *q, const wino_block *b,
                          int64_t c, int64_t l0, const float *x, lane_src *s)
 {
     const conv_desc *d = q->d;
+    int a = q->alpha;
     wino_walk w;
 
     wino_walk_start(q, b->t0 + l0, &w);
     for (int l = 0; l < WINO_LANES; l++, wino_walk_next(q, &w)) {
         int64_t iy = w.oy - d->pad_top, ix = w.ox - d->pad_left;
-        const float *xc;
+        int64_t i0 = iy < 0 ? -iy : 0, i1 = q->hlim - iy;
 
-        s->row[l] = s->pad[l];
-        s->stride[l] = WINO_ALPHA_MAX;
-        if (l0 + l >= b->nt) {
-            memset(s->pad[l], 0, sizeof s->pad[l]);
+        s->i0[l] = 0;
+        s->i1[l] = 0;
+        s->first[l] = x;
+        s->cols[l] = _mm256_setzero_si256();
+        if (l0 + l >= b->nt)
             continue;
-        }
-        xc = x + (w.n * d->c + b->g * q->cg + c) * d->h * d->w;
-        if (iy >= 0 && iy + q->alpha <= q->hlim && ix >= 0
-                   && ix + q->alpha <= q->wlim) {
-            s->row[l] = xc + iy * d->w + ix;
-            s->stride[l] = d->w;
-        } else {
-            copy_border_tile(q, xc, iy, ix, s->pad[l]);
-        }
+        s->i0[l] = (int)(i0 < a ? i0 : a);
+        s->i1[l] = (int)(i1 < a ? (i1 > 0 ? i1 : 0) : a);
+        s->cols[l] = col_mask(ix, q->wlim, a);
+        s->first[l] = x + (w.n * d->c + b->g * q->cg + c) * d->h * d->w
+                      + iy * d->w + ix;
     }
 }
 
-/* d[i][j] per lane: each lane loads its tile's rows (alpha floats,
- * masked below 8) and a transpose turns rows into lanes. */
-INLINE void load_rows(const lane_src *s, __m256 *d, const int a)
+/* d[i][j] per lane: each lane loads its tile's rows (masked to the
+ * input) and a transpose turns rows into lanes. */
+INLINE void load_rows(const wino_geom *q, const lane_src *s, __m256 *d,
+                      const int a)
 {
-    __m256i first = _mm256_cmpgt_epi32(_mm256_set1_epi32(a),
-                                       _mm256_setr_epi32(0, 1, 2, 3, 4, 5,
-                                                         6, 7));
+    int64_t w = q->d->w;
 
     for (int i = 0; i < a; i++) {
         __m256 r[WINO_LANES];
 
-        for (int l = 0; l < WINO_LANES; l++) {
-            const float *row = s->row[l] + i * s->stride[l];
-
-            r[l] = a == 8 ? _mm256_loadu_ps(row)
-                          : _mm256_maskload_ps(row, first);
-        }
+        for (int l = 0; l < WINO_LANES; l++)
+            r[l] = i >= s->i0[l] && i < s->i1[l]
+                   ? _mm256_maskload_ps(s->first[l] + i * w, s->cols[l])
+                   : _mm256_setzero_ps();
         transpose8(r);
         for (int j = 0; j < a; j++)
             d[i * a + j] = r[j];
@@ -154,7 +153,7 @@ INLINE void input_tiles(const wino_geom *q, const wino_block *b,
         __m256 o[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
 
         lane_sources(q, b, c, l0, x, &src);
-        load_rows(&src, dt, a);
+        load_rows(q, &src, dt, a);
 
         /* T = B^T D, then V = T B (rows of B^T against rows of T). */
         apply(&q->bt, dt, a, 1, t, a, 1, a);
