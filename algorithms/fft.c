@@ -544,27 +544,40 @@ static void load_tile(const fft_geom *q, const float *plane, int64_t oy,
 }
 
 /* Interleaved complex spec[nf] to lane elements `step` floats apart,
- * zero past nf. */
+ * zero past nf. Whole groups first, in a loop the compiler vectorizes. */
 static void to_lanes(const float *spec, int64_t nf, float *dst, size_t step)
 {
-    for (int64_t f0 = 0; f0 < nf; f0 += FFT_LANES, dst += step)
-        for (int64_t l = 0; l < FFT_LANES; l++) {
-            int in = f0 + l < nf;
+    int64_t full = nf / FFT_LANES, f0 = full * FFT_LANES;
 
-            dst[l] = in ? spec[2 * (f0 + l)] : 0.0f;
-            dst[FFT_LANES + l] = in ? spec[2 * (f0 + l) + 1] : 0.0f;
+    for (int64_t fb = 0; fb < full; fb++, dst += step, spec += FFT_ELEM)
+        for (int l = 0; l < FFT_LANES; l++) {
+            dst[l] = spec[2 * l];
+            dst[FFT_LANES + l] = spec[2 * l + 1];
         }
+    if (f0 == nf)
+        return;
+    for (int64_t l = 0; l < FFT_LANES; l++) {
+        int in = f0 + l < nf;
+
+        dst[l] = in ? spec[2 * l] : 0.0f;
+        dst[FFT_LANES + l] = in ? spec[2 * l + 1] : 0.0f;
+    }
 }
 
 /* The inverse of to_lanes for the first nf frequencies. */
 static void from_lanes(const float *src, size_t step, int64_t nf,
                        float *spec)
 {
-    for (int64_t f = 0; f < nf; f++) {
-        const float *e = src + f / FFT_LANES * step + f % FFT_LANES;
+    int64_t full = nf / FFT_LANES, f0 = full * FFT_LANES;
 
-        spec[2 * f] = e[0];
-        spec[2 * f + 1] = e[FFT_LANES];
+    for (int64_t fb = 0; fb < full; fb++, src += step, spec += FFT_ELEM)
+        for (int l = 0; l < FFT_LANES; l++) {
+            spec[2 * l] = src[l];
+            spec[2 * l + 1] = src[FFT_LANES + l];
+        }
+    for (int64_t l = 0; f0 + l < nf; l++) {
+        spec[2 * l] = src[l];
+        spec[2 * l + 1] = src[FFT_LANES + l];
     }
 }
 
