@@ -63,6 +63,9 @@ static const shape shapes[] = {
     {"negative end padding", 2, 4, 14, 13, 3, 5, 5, 2, 2, -1, -2, 1, 1},
     {"padding beyond the kernel reach", 1, 2, 6, 7, 3, 3, 3, 5, 4, 6, 5, 1, 1},
     {"beyond the reach, no bias", 1, 2, 6, 7, 3, 5, 5, 7, 6, 6, 7, 1, 0},
+    {"no output reads the input", 1, 2, 1, 2, 3, 3, 3, 5, 5, -2, -2, 1, 1},
+    {"no output reads the input, no bias", 2, 2, 1, 2, 3, 3, 3,
+     5, 5, -2, -2, 1, 0},
     {"groups 2, 5x5", 2, 6, 13, 12, 4, 5, 5, 2, 2, 2, 2, 2, 1},
     {"depthwise 7x7", 1, 8, 17, 17, 8, 7, 7, 3, 3, 3, 3, 8, 1},
     {"1 channel, 5x5", 1, 1, 31, 31, 1, 5, 5, 2, 2, 2, 2, 1, 1},
@@ -171,6 +174,16 @@ static conv_desc desc_of(const shape *s)
     d.pad_right = s->pr;
     d.groups = s->g;
     return d;
+}
+
+/* The table's shape of that name (the tests below pick a few). */
+static const shape *shape_named(const char *name)
+{
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        if (strcmp(shapes[i].name, name) == 0)
+            return &shapes[i];
+    fail_msg("no shape named '%s' in the table", name);
+    return NULL;
 }
 
 static void test_shapes(void **state)
@@ -308,8 +321,7 @@ static void test_transform_size(void **state)
 /* Outputs that see only padding are outside every tile. */
 static void test_live_outputs(void **state)
 {
-    shape s = shapes[19];
-    conv_desc d = desc_of(&s);
+    conv_desc d = desc_of(shape_named("padding beyond the kernel reach"));
     fft_geom q;
 
     (void)state;
@@ -348,21 +360,21 @@ static void expect_declined(const conv_desc *base, const char *needle)
 
 static void test_declines_with_reason(void **state)
 {
-    conv_desc d = desc_of(&shapes[4]);
+    conv_desc d = desc_of(shape_named("5x5 same, 17x17"));
 
     (void)state;
     d.stride_h = d.stride_w = 2;
     expect_declined(&d, "needs stride 1 (got 2x2)");
 
-    d = desc_of(&shapes[4]);
+    d = desc_of(shape_named("5x5 same, 17x17"));
     d.stride_w = 3;
     expect_declined(&d, "needs stride 1 (got 1x3)");
 
-    d = desc_of(&shapes[4]);
+    d = desc_of(shape_named("5x5 same, 17x17"));
     d.dil_h = 2;
     expect_declined(&d, "dilation 2x1");
 
-    d = desc_of(&shapes[4]);
+    d = desc_of(shape_named("5x5 same, 17x17"));
     d.h = d.w = 70;
     d.r = 65;
     d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = 0;
@@ -375,7 +387,7 @@ static void test_declines_with_reason(void **state)
  * workspace query agrees with the plan; the description names the tile. */
 static void test_profile_and_workspace(void **state)
 {
-    conv_desc d = desc_of(&shapes[24]);
+    conv_desc d = desc_of(shape_named("23 -> 19 channels, batch 2"));
     conv_options opt = conv_options_default();
     conv_plan *plan = NULL;
     conv_profile p;
@@ -412,7 +424,7 @@ static void test_profile_and_workspace(void **state)
 /* New weights replace the old spectra (and the bias) entirely. */
 static void test_weights_replaced(void **state)
 {
-    conv_desc d = desc_of(&shapes[4]);
+    conv_desc d = desc_of(shape_named("5x5 same, 17x17"));
     int64_t nx, nw, ny;
     float *x, *w, *b, *y1, *y2;
     conv_plan *plan = NULL, *fresh = NULL;
