@@ -581,26 +581,21 @@ static void from_lanes(const float *src, size_t step, int64_t nf,
     }
 }
 
-/* Input phase for channel c: every tile of the block to X[.][c][.]. */
-static void input_channel(const fft_state *st, const fft_block *b,
-                          int64_t c, const float *x, float *xs,
-                          const tile_bufs *tb)
+/* Input phase for tile i of the block in channel c: to X[.][c][i]. */
+static void input_tile(const fft_state *st, const fft_block *b, int64_t c,
+                       int64_t i, const float *x, float *xs,
+                       const tile_bufs *tb)
 {
     const fft_geom *q = &st->q;
     const conv_desc *d = q->d;
-    size_t step = (size_t)q->cg * q->nb * FFT_ELEM;
+    int64_t n, oy, ox;
 
-    for (int64_t i = 0; i < b->nt; i++) {
-        float *dst = xs + (c * q->nb + i) * FFT_ELEM;
-        int64_t n, oy, ox;
-
-        tile_origin(q, b->t0 + i, &n, &oy, &ox);
-        load_tile(q, x + (n * d->c + b->g * q->cg + c) * d->h * d->w, oy,
-                  ox, tb->r);
-        fftwf_execute_dft_r2c(st->forward, tb->r,
-                              (fftwf_complex *)tb->spec);
-        to_lanes(tb->spec, q->nf, dst, step);
-    }
+    tile_origin(q, b->t0 + i, &n, &oy, &ox);
+    load_tile(q, x + (n * d->c + b->g * q->cg + c) * d->h * d->w, oy, ox,
+              tb->r);
+    fftwf_execute_dft_r2c(st->forward, tb->r, (fftwf_complex *)tb->spec);
+    to_lanes(tb->spec, q->nf, xs + (c * q->nb + i) * FFT_ELEM,
+             (size_t)q->cg * q->nb * FFT_ELEM);
 }
 
 /* Y[fb] = W[g][fb] X[fb] over the block's tiles. */
@@ -633,27 +628,23 @@ static void store_tile(const fft_geom *q, const float *r, float bias,
     }
 }
 
-/* Output phase for channel k of the group: Y[.][k][.] to y. */
-static void output_channel(const fft_state *st, const fft_block *b,
-                           int64_t k, const float *ys, float *y,
-                           const tile_bufs *tb)
+/* Output phase for tile i of the block in channel k of the group:
+ * Y[.][k][i] to y. */
+static void output_tile(const fft_state *st, const fft_block *b, int64_t k,
+                        int64_t i, const float *ys, float *y,
+                        const tile_bufs *tb)
 {
     const fft_geom *q = &st->q;
     const conv_desc *d = q->d;
     int64_t kk = b->g * q->kg + k;
-    size_t step = (size_t)q->kg * q->nb * FFT_ELEM;
+    int64_t n, oy, ox;
 
-    for (int64_t i = 0; i < b->nt; i++) {
-        const float *src = ys + (k * q->nb + i) * FFT_ELEM;
-        int64_t n, oy, ox;
-
-        from_lanes(src, step, q->nf, tb->spec);
-        fftwf_execute_dft_c2r(st->inverse, (fftwf_complex *)tb->spec,
-                              tb->r);
-        tile_origin(q, b->t0 + i, &n, &oy, &ox);
-        store_tile(q, tb->r, st->bias[kk],
-                   y + (n * d->k + kk) * d->p * d->q, oy, ox);
-    }
+    from_lanes(ys + (k * q->nb + i) * FFT_ELEM,
+               (size_t)q->kg * q->nb * FFT_ELEM, q->nf, tb->spec);
+    fftwf_execute_dft_c2r(st->inverse, (fftwf_complex *)tb->spec, tb->r);
+    tile_origin(q, b->t0 + i, &n, &oy, &ox);
+    store_tile(q, tb->r, st->bias[kk], y + (n * d->k + kk) * d->p * d->q,
+               oy, ox);
 }
 
 /* Outputs whose window lies wholly in the padding: the bias alone. */
@@ -685,9 +676,11 @@ static void run_block(const fft_state *st, const fft_block *b,
     int timer = t != NULL && omp_get_thread_num() == 0;
     double t0 = timer ? conv_now() : 0.0, t1 = 0.0, t2 = 0.0;
 
+    /* (channel, tile) items, so few channels still spread over threads;
+     * a static schedule keeps a channel's tiles together. */
     #pragma omp for schedule(static)
-    for (int64_t c = 0; c < q->cg; c++)
-        input_channel(st, b, c, x, xs, tb);
+    for (int64_t i = 0; i < q->cg * b->nt; i++)
+        input_tile(st, b, i / b->nt, i % b->nt, x, xs, tb);
     if (timer)
         t1 = conv_now();
 
@@ -698,8 +691,8 @@ static void run_block(const fft_state *st, const fft_block *b,
         t2 = conv_now();
 
     #pragma omp for schedule(static)
-    for (int64_t k = 0; k < q->kg; k++)
-        output_channel(st, b, k, ys, y, tb);
+    for (int64_t i = 0; i < q->kg * b->nt; i++)
+        output_tile(st, b, i / b->nt, i % b->nt, ys, y, tb);
     if (timer) {
         t[0] += t1 - t0;
         t[1] += t2 - t1;
