@@ -234,6 +234,12 @@ static size_t geom_workspace(const fft_geom *q, int threads, size_t *x_bytes,
     return total;
 }
 
+/*
+ * TODO: stride 2 could run as four stride-1 transforms of the input's and
+ * the kernel's polyphase parts (even / odd rows and columns), summed;
+ * without it strided layers with large kernels (ResNet's 7x7/2 stem) are
+ * left to direct and im2col_gemm.
+ */
 static int fft_applies(const conv_desc *d, char *why, size_t n)
 {
     if (d->stride_h != 1 || d->stride_w != 1)
@@ -388,6 +394,9 @@ static conv_status fft_create(const conv_ctx *ctx, void **state)
     st->ws_bytes = geom_workspace(&st->q, ctx->threads, &st->x_bytes,
                                   &st->y_bytes);
     st->multiply = pick_multiply();
+    /* TODO: the spectra take about 2*th*tw/(R*S) times the weights'
+     * bytes (84 MiB for 512 -> 512 3x3 with 4x16 transforms); the cost
+     * model charges streaming them but no size limit caps them. */
     st->w = conv_alloc(w_bytes);
     st->bias = conv_alloc((size_t)d->k * sizeof(float));
     if (st->w == NULL || st->bias == NULL) {
@@ -733,6 +742,9 @@ static conv_status fft_execute(const conv_ctx *ctx, void *state,
             fill_dead(st, y);
         if (ctx->profile && omp_get_thread_num() == 0)
             t[2] += conv_now() - t0;
+        /* TODO: each group of each block runs three phases between
+         * barriers, so depthwise layers pay 3*C barriers per block;
+         * blocks spanning groups would remove most of them. */
         for (int64_t i = 0; i < d->groups * nblk; i++) {
             fft_block b;
 
