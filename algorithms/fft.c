@@ -394,7 +394,7 @@ static conv_status fft_create(const conv_ctx *ctx, void **state)
     st->ws_bytes = geom_workspace(&st->q, ctx->threads, &st->x_bytes,
                                   &st->y_bytes);
     st->multiply = pick_multiply();
-    /* TODO: the spectra take about 2*th*tw/(R*S) times the weights'
+    /* TODO: the spectra take about th*tw/(R*S) times the weights'
      * bytes (84 MiB for 512 -> 512 3x3 with 4x16 transforms); the cost
      * model charges streaming them but no size limit caps them. */
     st->w = conv_alloc(w_bytes);
