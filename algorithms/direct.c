@@ -47,6 +47,10 @@
 /* Input pixels per packing job: enough to amortize the call. */
 #define PACK_PIXELS 512
 
+/* Output pixels moved into y at a time while a 1x1 band is computed: a
+ * multiple of 8 (the transpose) and of every tile's pixel count. */
+#define STREAM_PIXELS 24
+
 /* Work items per thread below which bands get thinner. */
 #define ITEMS_PER_THREAD 4
 
@@ -260,7 +264,8 @@ static void layout_init(layout *l, const conv_desc *d, int threads)
     l->images = l->band_pack ? d->n : min64(d->n, threads);
     per_band = l->images * l->groups * (l->band_pack ? 1 : l->ocgs);
     /* Wider bands when each re-packs its kernel's halo rows. */
-    l->band = band_rows(d, l->band_pack ? 2 * BAND_PIXELS : BAND_PIXELS,
+    l->band = band_rows(d, l->band_pack && d->r > 1 ? 2 * BAND_PIXELS
+                                                    : BAND_PIXELS,
                         per_band, threads);
     l->bands = ceil_div(d->p, l->band);
     l->band_in = min64(l->rows.in, (l->band - 1) * l->rows.stride
@@ -525,6 +530,8 @@ typedef struct item {
     int64_t p0, p1;      /* output rows */
     int64_t row0;        /* packed input row that xg starts with */
     ptrdiff_t x_cb;      /* floats from one channel block to the next */
+    float *yg;           /* y of its image and group (NCHW) */
+    int64_t ob0;         /* its first oc block */
 } item;
 
 /* The kernel taps [0, nr) x [0, ns) of a rectangle, and the pointer
@@ -569,6 +576,33 @@ static int rows_join(const direct_plan *pl, int64_t c0, int64_t c1)
            && l->rows.stride * l->cols.in == pl->d->q * l->cols.stride;
 }
 
+/* The kernel calls for `len` pixels of a run from output (oh, ow), along
+ * the row or down the column: the full tiles in one call, then the
+ * rest. */
+static void run_tiles(const direct_plan *pl, const item *it, direct_tile *t,
+                      int64_t oh, int64_t ow, int64_t len, int down, int r0,
+                      int s0)
+{
+    void (*kernel)(const direct_tile *) =
+        pl->lay.depthwise ? pl->isa->dw_tile : pl->isa->tile;
+    int64_t most = tile_pixels(t->nb);
+
+    for (int64_t j = 0; j < len; j += t->px * t->tiles) {
+        t->tiles = len - j >= most ? (int)((len - j) / most) : 1;
+        t->px = (int)min64(most, len - j);
+        tile_at(pl, it, t, oh + (down ? j : 0), ow + (down ? 0 : j), r0, s0);
+        kernel(t);
+    }
+}
+
+/* Run direction: pixel steps in the input and in the band buffer. */
+static void run_steps(const direct_plan *pl, direct_tile *t, int down)
+{
+    t->x_px = DIRECT_LANES * (down ? pl->lay.rows.stride * pl->lay.cols.in
+                                   : pl->lay.cols.stride);
+    t->y_px = DIRECT_LANES * (down ? pl->d->q : 1);
+}
+
 /*
  * Tiles the rectangle [a, b) x [c0, c1) of pixels with equal taps as
  * runs of pixels: along its rows, down its columns when that leaves
@@ -578,29 +612,16 @@ static void sweep_rect(const direct_plan *pl, const item *it,
                        direct_tile *t, int64_t a, int64_t b, int64_t c0,
                        int64_t c1, int r0, int s0)
 {
-    void (*kernel)(const direct_tile *) =
-        pl->lay.depthwise ? pl->isa->dw_tile : pl->isa->tile;
     int64_t most = tile_pixels(t->nb), h = b - a, w = c1 - c0;
     int join = rows_join(pl, c0, c1);
     int down = !join && w * ceil_div(h, most) < h * ceil_div(w, most);
     int64_t runs = join ? 1 : down ? w : h;
     int64_t len = join ? h * w : down ? h : w;
 
-    t->x_px = DIRECT_LANES * (down ? pl->lay.rows.stride * pl->lay.cols.in
-                                   : pl->lay.cols.stride);
-    t->y_px = DIRECT_LANES * (down ? pl->d->q : 1);
-    /* Each run: its full tiles in one call, then the rest. */
-    for (int64_t i = 0; i < runs; i++) {
-        for (int64_t j = 0; j < len; j += t->px * t->tiles) {
-            t->tiles = len - j >= most ? (int)((len - j) / most) : 1;
-            t->px = (int)min64(most, len - j);
-            if (down)
-                tile_at(pl, it, t, a + j, c0 + i, r0, s0);
-            else
-                tile_at(pl, it, t, a + i, c0 + j, r0, s0);
-            kernel(t);
-        }
-    }
+    run_steps(pl, t, down);
+    for (int64_t i = 0; i < runs; i++)
+        run_tiles(pl, it, t, down ? a : a + i, down ? c0 + i : c0, len,
+                  down, r0, s0);
 }
 
 /* One pass over the item's band: every rectangle of equal taps. */
@@ -623,7 +644,61 @@ static void sweep_band(const direct_plan *pl, const item *it,
     }
 }
 
-/* Channel passes over the band, blocks [c0, c0 + chunk) each. */
+/* Pixels [first, first + count) of the band's blocked output
+ * [nb][pixels][8] into y (NCHW). */
+static void unpack_range(const direct_plan *pl, const item *it, int nb,
+                         int64_t first, int64_t count)
+{
+    const conv_desc *d = pl->d;
+    int64_t pixels = (it->p1 - it->p0) * d->q;
+
+    for (int ob = 0; ob < nb; ob++) {
+        float *dst[DIRECT_LANES];
+
+        for (int lane = 0; lane < DIRECT_LANES; lane++) {
+            int64_t oc = (it->ob0 + ob) * DIRECT_LANES + lane;
+
+            dst[lane] = oc < pl->lay.kpg
+                        ? it->yg + (oc * d->p + it->p0) * d->q + first
+                        : NULL;
+        }
+        pl->isa->unpack8(it->yb + (ob * pixels + first) * DIRECT_LANES,
+                         dst, count);
+    }
+}
+
+/*
+ * The last pass over a band that is one run of pixels (1x1 layers),
+ * moving each STREAM_PIXELS of output into y as soon as they are final:
+ * the stores to y, which miss the caches, then overlap the next pixels'
+ * FMAs instead of stalling a transpose of the whole band.
+ */
+static void sweep_streaming(const direct_plan *pl, const item *it,
+                            direct_tile *t)
+{
+    int64_t pixels = (it->p1 - it->p0) * pl->d->q;
+
+    tile_taps(pl, it, t, pl->lay.rows.runs[0].nt, pl->lay.cols.runs[0].nt);
+    run_steps(pl, t, 0);
+    for (int64_t j = 0; j < pixels; j += STREAM_PIXELS) {
+        int64_t n = min64(STREAM_PIXELS, pixels - j);
+
+        run_tiles(pl, it, t, it->p0, j, n, 0, pl->lay.rows.runs[0].t0,
+                  pl->lay.cols.runs[0].t0);
+        unpack_range(pl, it, t->nb, j, n);
+    }
+}
+
+/* Whether a band's pixels form one run with one set of taps, so that
+ * sweep_streaming() applies. */
+static int band_is_one_run(const direct_plan *pl)
+{
+    return pl->lay.rows.nruns == 1 && pl->lay.cols.nruns == 1
+           && rows_join(pl, 0, pl->d->q);
+}
+
+/* Channel passes over the band, blocks [c0, c0 + chunk) each, then the
+ * band into y. */
 static void compute_item(const direct_plan *pl, item *it, int nb,
                          const float *bias)
 {
@@ -646,28 +721,13 @@ static void compute_item(const direct_plan *pl, item *it, int nb,
         t.n_cb = (int)(c1 - c0) - (t.tail > 0);
         it->w = w + c0 * w_cb;
         it->xg = xg + c0 * it->x_cb;
+        if (c1 == blocks && band_is_one_run(pl)) {
+            sweep_streaming(pl, it, &t);
+            return;
+        }
         sweep_band(pl, it, &t);
     }
-}
-
-/* The band's blocked output [nb][pixels][8] into y (NCHW). */
-static void unpack_item(const direct_plan *pl, const item *it, float *yg,
-                        int64_t ob0, int nb)
-{
-    const conv_desc *d = pl->d;
-    int64_t pixels = (it->p1 - it->p0) * d->q;
-
-    for (int ob = 0; ob < nb; ob++) {
-        float *dst[DIRECT_LANES];
-
-        for (int lane = 0; lane < DIRECT_LANES; lane++) {
-            int64_t oc = (ob0 + ob) * DIRECT_LANES + lane;
-
-            dst[lane] = oc < pl->lay.kpg
-                        ? yg + (oc * d->p + it->p0) * d->q : NULL;
-        }
-        pl->isa->unpack8(it->yb + ob * pixels * DIRECT_LANES, dst, pixels);
-    }
+    unpack_range(pl, it, nb, 0, (it->p1 - it->p0) * pl->d->q);
 }
 
 /* Work item `index` of the images packed in xb (shared packing), whose
@@ -695,9 +755,9 @@ static void run_item(const direct_plan *pl, const float *xb, float *y,
     it.x_cb = l->rows.in * l->cols.in * DIRECT_LANES;
     it.p0 = band * l->band;
     it.p1 = min64(pl->d->p, it.p0 + l->band);
+    it.yg = y + (img * pl->d->k + g * l->kpg) * pl->d->p * pl->d->q;
+    it.ob0 = ob0;
     compute_item(pl, &it, nb, pl->bb + (g * l->ocb + ob0) * DIRECT_LANES);
-    unpack_item(pl, &it, y + (img * pl->d->k + g * l->kpg) * pl->d->p
-                * pl->d->q, ob0, nb);
 }
 
 /* Band-packed work item `index`: (image, group, band), band fastest.
@@ -728,9 +788,9 @@ static void run_band_item(const direct_plan *pl, const float *x, float *y,
         it.xg = xb;
         it.w = ocg_weights(pl, g, ocg);
         it.yb = yb;
+        it.yg = y + (img * d->k + g * l->kpg) * d->p * d->q;
+        it.ob0 = ob0;
         compute_item(pl, &it, nb, pl->bb + (g * l->ocb + ob0) * DIRECT_LANES);
-        unpack_item(pl, &it, y + (img * d->k + g * l->kpg) * d->p * d->q,
-                    ob0, nb);
     }
 }
 
