@@ -102,8 +102,8 @@ static const conv_algo *tuned(const conv_desc *d, int threads,
     const conv_algo *a = NULL;
 
     if (file[0] == '\0' || conv_tuning_read(file, &t) != CONV_OK) {
-        snprintf(c->why, sizeof c->why, "cost model; no readable tuning "
-                 "file");
+        snprintf(c->why, sizeof c->why, "cost model; %s", file[0]
+                 ? "no readable tuning file" : "no tuning file");
         conv_clear_reason();
         return NULL;
     }

@@ -14,7 +14,8 @@
  *
  * Where it lives: conv_options.tuning_file if set, else $CONVBENCH_TUNING,
  * else $XDG_CACHE_HOME/convbench/tuning.txt, else
- * $HOME/.cache/convbench/tuning.txt.
+ * $HOME/.cache/convbench/tuning.txt. A tuning_file of "" means no cache:
+ * auto then runs its cost model's pick (tune compares against it).
  *
  * Library code: nothing here prints. A malformed line is skipped and the
  * first one is described ("FILE:LINE: what is wrong") for the caller to

@@ -7,6 +7,7 @@
 #include "tune.h"
 
 #include "args.h"
+#include "compare.h"
 #include "csv.h"
 #include "gbench.h"
 #include "ref.h"
@@ -21,6 +22,9 @@
 #include <string.h>
 
 #define MAX_ALGOS 32
+
+/* The smallest gain over the cost model's pick that tune believes. */
+#define NOISE_FLOOR 0.03
 
 static const char tune_usage[] =
     "usage: convbench tune [--suite NAME|FILE] [--algo A,B] [--threads T]\n"
@@ -316,6 +320,50 @@ static void print_ranking(const bench_shape *s, tune_case *c, int n)
     fflush(stdout);
 }
 
+/* What auto runs without a cache: its cost model's pick for s. */
+static void model_pick(const bench_shape *s, int threads, char *algo,
+                       size_t n)
+{
+    conv_options o = conv_options_default();
+    conv_plan *plan = NULL;
+
+    o.threads = threads;
+    o.tuning_file = "";
+    snprintf(algo, n, "%s", "");
+    if (conv_plan_create(&plan, &s->desc, "auto", &o) == CONV_OK)
+        snprintf(algo, n, "%s", conv_plan_algo(plan));
+    conv_plan_destroy(plan);
+}
+
+/*
+ * The entry to record from the ranked cases: the fastest accurate one,
+ * unless the cost model's pick is not significantly slower by compare's
+ * noise rule; then the pick stays, so that one noisy run cannot overturn
+ * a sound default. NULL if no accurate algorithm ran.
+ */
+static const tune_case *winner(const tune_case *c, int n,
+                               const char *model)
+{
+    double ratio, threshold;
+
+    if (n == 0 || !is_ok(&c[0]) || !c[0].accurate)
+        return NULL;
+    for (int i = 1; i < n; i++)
+        if (strcmp(c[i].algo, model) == 0 && is_ok(&c[i])
+            && c[i].accurate
+            && compare_judge(&c[i].row, &c[0].row, NOISE_FLOOR, &ratio,
+                             &threshold) != COMPARE_FASTER) {
+            printf("  recorded: %s, the cost model's pick: %s is %.1f%% "
+                   "faster, within the noise (%.1f%%)\n", c[i].algo,
+                   c[0].algo, 100 * (ratio - 1), 100 * expm1(threshold));
+            return &c[i];
+        }
+    printf("  recorded: %s%s\n", c[0].algo,
+           strcmp(c[0].algo, model) == 0 ? ", also the cost model's pick"
+                                          : "");
+    return &c[0];
+}
+
 /* The winner as the cache entry of this shape, threads and machine. */
 static int record(conv_tuning *t, const bench_shape *s, const tune_case *c,
                   int threads, const char *machine)
@@ -339,6 +387,8 @@ static int tune_shape(const tune_opts *o, const bench_shape *s,
                       conv_tuning *t, const char *machine)
 {
     tune_case c[MAX_ALGOS];
+    const tune_case *best;
+    char model[32];
     bench_data sd;
     int errors = 0;
 
@@ -355,8 +405,10 @@ static int tune_shape(const tune_opts *o, const bench_shape *s,
     }
     bench_data_free(&sd);
     print_ranking(s, c, o->nalgos);
-    if (o->nalgos > 0 && is_ok(&c[0]) && c[0].accurate)
-        errors += record(t, s, &c[0], o->threads, machine) != 0;
+    model_pick(s, o->threads, model, sizeof model);
+    best = winner(c, o->nalgos, model);
+    if (best != NULL)
+        errors += record(t, s, best, o->threads, machine) != 0;
     else
         printf("  no accurate algorithm ran: no cache entry\n");
     return errors;

@@ -12,9 +12,11 @@
  * on random real data against the fp64 reference. The ranked list is
  * printed per shape (time, workspace, error in FLT_EPSILON); the fastest
  * algorithm whose error is within its tolerance becomes the cache entry
- * for (shape, threads, this machine). Entries already in the cache for
- * other shapes, thread counts or machines are kept; the file is replaced
- * atomically at the end.
+ * for (shape, threads, this machine), unless auto's cost-model pick is
+ * within the noise of it by compare's rule (compare.h): then the pick is
+ * recorded, so one noisy run cannot overturn it. Entries already in the
+ * cache for other shapes, thread counts or machines are kept; the file
+ * is replaced atomically at the end.
  *
  * The cache is --tuning FILE, else the default of algorithms/tuning.h.
  * Exit status: 0; 1 if a case failed or the cache could not be written;

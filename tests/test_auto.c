@@ -212,10 +212,12 @@ static void test_cache_obeyed(void **state)
     chosen(&d, cache, 2, algo, sizeof algo);
     assert_string_not_equal(algo, "im2col_gemm");
 
-    /* The default path, through $CONVBENCH_TUNING. */
+    /* The default path, through $CONVBENCH_TUNING; "" is no cache. */
     assert_int_equal(setenv("CONVBENCH_TUNING", cache, 1), 0);
     chosen(&d, NULL, 1, algo, sizeof algo);
     assert_string_equal(algo, "im2col_gemm");
+    chosen(&d, "", 1, algo, sizeof algo);
+    assert_string_not_equal(algo, "im2col_gemm");
     o.threads = 1;
     assert_int_equal(conv_plan_create(&plan, &d, "auto", &o), CONV_OK);
     assert_non_null(strstr(conv_plan_describe(plan), "(tuned)"));
