@@ -219,7 +219,8 @@ conv_status conv_tuning_read(const char *path, conv_tuning *t)
             skip_rest(f);
     }
     if (st == CONV_OK && ferror(f))
-        st = conv_fail(CONV_EINVAL, "tuning file '%s': read error", path);
+        st = conv_fail(CONV_EINVAL, "tuning file '%s': cannot read it: "
+                       "%s", path, strerror(errno));
     fclose(f);
     return st;
 }

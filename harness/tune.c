@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_ALGOS 32
 
@@ -200,9 +201,33 @@ static int load_shapes(const tune_opts *o, bench_suite *all)
     return 0;
 }
 
+/* An existing directory that refuses new files would lose the whole
+ * sweep at the end; a missing one is made then. */
+static int check_writable(const char *path)
+{
+    char dir[1024];
+    char *slash;
+
+    snprintf(dir, sizeof dir, "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (access(dir, F_OK) == 0 && access(dir, W_OK | X_OK) != 0) {
+        bench_error("tuning file '%s': cannot write in '%s'", path, dir);
+        return -1;
+    }
+    return 0;
+}
+
 /* The cache as it is now; a bad line stops tune before it measures. */
 static int read_cache(const char *path, conv_tuning *t)
 {
+    if (check_writable(path) != 0)
+        return -1;
     if (conv_tuning_read(path, t) != CONV_OK) {
         bench_error("%s", conv_reason());
         return -1;
