@@ -2,7 +2,8 @@
  * The direct family against the fp64 reference on the shapes its blocking
  * makes awkward: channel counts around the blocks of 8, output widths
  * around each register tile's pixel count (12, 6, 4 and 3 pixels for 1 to
- * 4 oc blocks), both ways of packing the input (whole images, and band
+ * 4 oc blocks), several passes over the input channels (128 KB of
+ * weights each), both ways of packing the input (whole images, and band
  * by band above 512 KiB), depthwise, and ResNet-50's layers at a reduced
  * image size. Each shape runs with the AVX2 kernels and the portable C
  * kernels at 1 and 2 threads: bit-exact against the reference on integer
@@ -77,6 +78,10 @@ static const shape shapes[] = {
      2, 2, 1, 1, 1, 1, 1, 1, 13},
     {"depthwise 5x5, 16 channels", 1, 16, 9, 14, 16, 5, 5,
      1, 1, 2, 2, 2, 2, 1, 1, 16},
+    {"channel passes of 112, 121 channels", 1, 121, 6, 7, 20, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"channel passes of 1024, 1x1, 1031 channels", 1, 1031, 3, 5, 9, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1},
     {"band packing, 1x1, 64 channels 48x48", 1, 64, 48, 48, 12, 1, 1,
      1, 1, 0, 0, 0, 0, 1, 1, 1},
     {"band packing, 3x3, 41 channels 56x57", 1, 41, 56, 57, 9, 3, 3,
