@@ -76,8 +76,8 @@ static void correct_output_passes(void **state)
     fixture *f = *state;
     ref_error e;
 
-    assert_int_equal(check_judge("im2col_gemm", 1, f->y, f->yref, f->beta,
-                                 f->ny, &e), CHECK_OK);
+    assert_int_equal(check_judge("im2col_gemm", &f->s.desc, 1, f->y, f->yref,
+                                 f->beta, &e), CHECK_OK);
     assert_int_equal(e.mismatches, 0);
 }
 
@@ -89,8 +89,8 @@ static void planted_ulp_error_fails_exact(void **state)
     ref_error e;
 
     f->y[i] = nextafterf(f->y[i], INFINITY);
-    assert_int_equal(check_judge("im2col_gemm", 1, f->y, f->yref, f->beta,
-                                 f->ny, &e), CHECK_FAIL);
+    assert_int_equal(check_judge("im2col_gemm", &f->s.desc, 1, f->y, f->yref,
+                                 f->beta, &e), CHECK_FAIL);
     assert_int_equal(e.mismatches, 1);
     assert_int_equal(e.worst, i);
 }
@@ -103,8 +103,8 @@ static void planted_large_error_fails_bound(void **state)
     ref_error e;
 
     f->y[i] += (float)(f->beta[i] > 0 ? f->beta[i] : 1.0);
-    assert_int_equal(check_judge("im2col_gemm", 0, f->y, f->yref, f->beta,
-                                 f->ny, &e), CHECK_FAIL);
+    assert_int_equal(check_judge("im2col_gemm", &f->s.desc, 0, f->y, f->yref,
+                                 f->beta, &e), CHECK_FAIL);
     assert_int_equal(e.worst, i);
     assert_true(e.max_eps > 1.0 / FLT_EPSILON / 2);
 }
@@ -115,8 +115,8 @@ static void nan_output_fails(void **state)
     ref_error e;
 
     f->y[0] = NAN;
-    assert_int_equal(check_judge("im2col_gemm", 0, f->y, f->yref, f->beta,
-                                 f->ny, &e), CHECK_FAIL);
+    assert_int_equal(check_judge("im2col_gemm", &f->s.desc, 0, f->y, f->yref,
+                                 f->beta, &e), CHECK_FAIL);
     assert_int_equal(e.nonfinite, 1);
 }
 

@@ -535,14 +535,12 @@ static void test_tolerance_table(void **state)
     const ref_tolerance *strict = ref_tolerance_for("no_such_algorithm");
     const ref_tolerance *au = ref_tolerance_for("auto");
 
-    /* The dot-product algorithms must be exact; the rest are provisional
-     * bounds until measured. */
+    /* The dot-product algorithms must be exact; the rest must not be. */
     for (int i = 0; i < 7; i++) {
         const ref_tolerance *t = ref_tolerance_for(names[i]);
 
         assert_string_equal(t->algo, names[i]);
         assert_int_equal(t->exact, i < 3);
-        assert_int_equal(strstr(t->why, "PROVISIONAL") != NULL, i >= 3);
     }
 
     /* Unknown names, prefixes and NULL get the strictest row. */
