@@ -1,16 +1,22 @@
 /*
  * direct: the convolution as loops over blocked layouts, with a
- * register-tiled FMA micro-kernel (direct_avx2.c) or its portable C twin
- * (below), chosen when a plan is made. Layouts are in direct.h.
+ * register-tiled FMA micro-kernel (direct_avx2.c) or its portable twin
+ * (direct_c.c), chosen when a plan is made. Layouts are in direct.h.
  *
  * set_weights packs w[K][C/G][R][S] once into blocks of 8 input x 8
  * output channels, grouped by register tile (up to 4 oc blocks), zeros
- * past the last channel. execute, per chunk of images:
- *   1. pack x (NCHW) into xb[g][cb][H'][W'][8]: one 8-row transpose per
- *      input row, parallel over rows;
- *   2. work items (image, group, oc group, band of output rows) over the
- *      threads; each sweeps its band once per pass of input-channel blocks
- *      and then transposes the band into y (NCHW) while it is in cache.
+ * past the last channel. execute transposes x (NCHW) into blocks of 8
+ * channels, either
+ *   - whole images first (parallel over rows), then work items (image,
+ *     group, oc group, band of output rows) over the threads, when the
+ *     packed image is small enough to stay in L2; or
+ *   - band by band inside work items (image, group, band), each packing
+ *     the input rows its band reads and running every oc group over them,
+ *     so that x, its packed copy and y do not cross L3 twice more.
+ * An item sweeps its band once per pass of input-channel blocks and moves
+ * the result into y (NCHW) while it is in cache; in 1x1 layers every 24
+ * finished pixels go at once, so that those cache-missing stores overlap
+ * the FMAs.
  *
  * Padding costs nothing: the output pixels are split into rectangles
  * whose valid kernel taps agree (the interior, each border row and
@@ -59,55 +65,6 @@
 /* Work items per thread below which bands get thinner. */
 #define ITEMS_PER_THREAD 4
 
-/* Outputs [o0, o1) of one dimension whose valid taps are
- * [t0, t0 + nt) (nt = 0: all taps fall into padding). */
-typedef struct tap_run {
-    int64_t o0, o1;
-    int t0, nt;
-} tap_run;
-
-/* One spatial dimension as the kernel sees it, after squeezing. */
-typedef struct dim_plan {
-    int64_t in, out;             /* packed input extent, output extent */
-    int64_t k, stride, pad, dil;
-    int64_t sub, off;            /* packed index i is original i*sub+off */
-    int64_t orig;                /* original input extent */
-    tap_run *runs;
-    int nruns;
-} dim_plan;
-
-/* Sizes and blocking, a pure function of the descriptor and threads. */
-typedef struct layout {
-    int depthwise;
-    int64_t groups;      /* packing groups (1 when depthwise) */
-    int64_t cpg, kpg;    /* channels per packing group, in and out */
-    int64_t icb, ocb;    /* their blocks of 8 */
-    int64_t ocgs;        /* register-tile oc groups per group */
-    int64_t band;        /* output rows per work item */
-    int64_t bands;
-    int64_t chunk;       /* channel blocks per pass over a band */
-    int64_t images;      /* images packed at once (shared packing) */
-    int64_t pack_rows;   /* input rows per shared packing job */
-    int band_pack;       /* each item packs its band's input itself */
-    int64_t band_in;     /* input rows one band reads (band_pack) */
-    dim_plan rows, cols;
-} layout;
-
-/* Workspace floats: the packed images the threads share (0 with band
- * packing), and each thread's band input (0 without) and band output. */
-typedef struct ws_floats {
-    size_t shared, band_x, band_y;
-} ws_floats;
-
-typedef struct direct_plan {
-    const direct_isa *isa;
-    layout lay;
-    const conv_desc *d;
-    float *wb;           /* packed weights */
-    float *bb;           /* bias, [groups][ocb * 8], zeros past the end */
-    ws_floats ws;        /* the workspace: shared part, then per thread */
-} direct_plan;
-
 static direct_isa_choice isa_choice = DIRECT_ISA_AUTO;
 
 void direct_choose_isa(direct_isa_choice choice)
@@ -149,14 +106,14 @@ static int tile_pixels(int nb)
     return DIRECT_ACCS / nb;
 }
 
-static void dim_init(dim_plan *dp, int64_t in, int64_t out, int64_t k,
+static void dim_init(direct_dim *dp, int64_t in, int64_t out, int64_t k,
                      int64_t stride, int64_t pad, int64_t dil)
 {
     dp->orig = in;
     dp->out = out;
     if (k == 1) {
         dp->in = out;
-        dp->k = dp->stride = dp->dil = dp->sub = 1;
+        dp->k = dp->stride = dp->dil = 1;
         dp->pad = 0;
         dp->sub = stride;
         dp->off = -pad;
@@ -174,7 +131,7 @@ static void dim_init(dim_plan *dp, int64_t in, int64_t out, int64_t k,
 }
 
 /* The taps of output o that land inside the packed input. */
-static void tap_range(const dim_plan *dp, int64_t o, int *t0, int *nt)
+static void tap_range(const direct_dim *dp, int64_t o, int *t0, int *nt)
 {
     int64_t first = o * dp->stride - dp->pad;
     int64_t lo = first >= 0 ? 0 : (-first + dp->dil - 1) / dp->dil;
@@ -188,32 +145,27 @@ static void tap_range(const dim_plan *dp, int64_t o, int *t0, int *nt)
 
 /* Splits the outputs into runs of equal tap ranges; counts them when
  * runs is NULL. */
-static int runs_fill(const dim_plan *dp, tap_run *runs)
+static int runs_fill(const direct_dim *dp, direct_run *runs)
 {
-    int n = 0, t0, nt;
+    int n = 0, t0, nt, last_t0 = 0, last_nt = -1;
 
     for (int64_t o = 0; o < dp->out; o++) {
         tap_range(dp, o, &t0, &nt);
-        if (n > 0 && runs != NULL && runs[n - 1].t0 == t0
-            && runs[n - 1].nt == nt) {
-            runs[n - 1].o1 = o + 1;
+        if (t0 == last_t0 && nt == last_nt) {
+            if (runs != NULL)
+                runs[n - 1].o1 = o + 1;
             continue;
         }
-        if (n > 0 && runs == NULL) {
-            int p0, pn;
-
-            tap_range(dp, o - 1, &p0, &pn);
-            if (p0 == t0 && pn == nt)
-                continue;
-        }
         if (runs != NULL)
-            runs[n] = (tap_run){o, o + 1, t0, nt};
+            runs[n] = (direct_run){o, o + 1, t0, nt};
         n++;
+        last_t0 = t0;
+        last_nt = nt;
     }
     return n;
 }
 
-static conv_status runs_build(dim_plan *dp)
+static conv_status runs_build(direct_dim *dp)
 {
     dp->nruns = runs_fill(dp, NULL);
     dp->runs = conv_alloc((size_t)dp->nruns * sizeof *dp->runs);
@@ -240,7 +192,7 @@ static int64_t band_rows(const conv_desc *d, int64_t pixels, int64_t items,
 /* Channel blocks per pass over a band: an oc group's weights for one
  * pass (R*S*8*32 floats a block) stay in L2 beside the band, where a
  * 3x3 layer with 512 channels would otherwise stream 590 KB per tile. */
-static int64_t chunk_blocks(const conv_desc *d, const layout *l)
+static int64_t chunk_blocks(const conv_desc *d, const direct_layout *l)
 {
     int64_t block_bytes = d->r * d->s * DIRECT_MAX_NB * 64 * 4;
     int64_t n = PASS_WEIGHT_BYTES / block_bytes;
@@ -248,7 +200,7 @@ static int64_t chunk_blocks(const conv_desc *d, const layout *l)
     return n < 1 ? 1 : min64(n, l->icb);
 }
 
-static void layout_init(layout *l, const conv_desc *d, int threads)
+static void layout_init(direct_layout *l, const conv_desc *d, int threads)
 {
     int64_t image_bytes, per_band;
 
@@ -281,7 +233,8 @@ static void layout_init(layout *l, const conv_desc *d, int threads)
 
 /* First oc block and block count of oc group i (balanced: 5 blocks are
  * 2 + 3, not 4 + 1, so no tile runs with a single block). */
-static void ocg_blocks(const layout *l, int64_t i, int64_t *ob0, int *nb)
+void direct_ocg_blocks(const direct_layout *l, int64_t i, int64_t *ob0,
+                       int *nb)
 {
     int64_t a = i * l->ocb / l->ocgs, b = (i + 1) * l->ocb / l->ocgs;
 
@@ -289,8 +242,9 @@ static void ocg_blocks(const layout *l, int64_t i, int64_t *ob0, int *nb)
     *nb = (int)(b - a);
 }
 
-/* Returns 0 on overflow. */
-static int layout_floats(const layout *l, const conv_desc *d, ws_floats *f)
+/* The workspace of layout l in floats; 0 on overflow. */
+static int layout_floats(const direct_layout *l, const conv_desc *d,
+                         direct_ws *f)
 {
     size_t nb = l->depthwise ? 1 : DIRECT_MAX_NB, plane;
     int64_t rows = l->band_pack ? l->band_in : l->rows.in;
@@ -314,8 +268,8 @@ static int direct_applies(const conv_desc *d, char *why, size_t n)
 
 static size_t direct_workspace(const conv_desc *d, int threads)
 {
-    layout l;
-    ws_floats f;
+    direct_layout l;
+    direct_ws f;
     size_t own, bytes;
 
     layout_init(&l, d, threads);
@@ -340,7 +294,7 @@ static void direct_destroy(void *state)
     free(pl);
 }
 
-static size_t packed_weight_floats(const layout *l, const conv_desc *d)
+static size_t packed_weight_floats(const direct_layout *l, const conv_desc *d)
 {
     size_t per_lane = (size_t)(l->groups * l->icb * d->r * d->s);
 
@@ -378,147 +332,11 @@ static conv_status direct_create(const conv_ctx *ctx, void **state)
     return CONV_OK;
 }
 
-/* w[g*kpg + oc][ic][r][s] in (g, oc, ic) of the packing view, or 0. */
-static float weight_at(const direct_plan *pl, const float *w, int64_t g,
-                       int64_t oc, int64_t ic, int64_t tap)
-{
-    const layout *l = &pl->lay;
-    int64_t taps = pl->d->r * pl->d->s;
-
-    if (l->depthwise)
-        return oc < l->kpg ? w[oc * taps + tap] : 0.0f;
-    if (oc >= l->kpg || ic >= l->cpg)
-        return 0.0f;
-    return w[((g * l->kpg + oc) * l->cpg + ic) * taps + tap];
-}
-
-/* wb[g][ocg][cb][r][s][ic 8][nb][oc 8]: one oc group's weights. */
-static void pack_ocg_weights(const direct_plan *pl, const float *w,
-                             int64_t g, int64_t ocg, float *dst)
-{
-    int64_t taps = pl->d->r * pl->d->s, ob0;
-    int nb;
-
-    ocg_blocks(&pl->lay, ocg, &ob0, &nb);
-    for (int64_t cb = 0; cb < pl->lay.icb; cb++)
-        for (int64_t tap = 0; tap < taps; tap++)
-            for (int i = 0; i < DIRECT_LANES; i++)
-                for (int ob = 0; ob < nb; ob++)
-                    for (int lane = 0; lane < DIRECT_LANES; lane++)
-                        *dst++ = weight_at(pl, w, g,
-                                           (ob0 + ob) * DIRECT_LANES + lane,
-                                           cb * DIRECT_LANES + i, tap);
-}
-
-/* wb[cb][r][s][8] for depthwise. */
-static void pack_dw_weights(const direct_plan *pl, const float *w)
-{
-    int64_t taps = pl->d->r * pl->d->s;
-    float *dst = pl->wb;
-
-    for (int64_t cb = 0; cb < pl->lay.icb; cb++)
-        for (int64_t tap = 0; tap < taps; tap++)
-            for (int lane = 0; lane < DIRECT_LANES; lane++)
-                *dst++ = weight_at(pl, w, 0, cb * DIRECT_LANES + lane, 0,
-                                   tap);
-}
-
-/* Packed weights of oc group ocg of group g start here. */
-static float *ocg_weights(const direct_plan *pl, int64_t g, int64_t ocg)
-{
-    const layout *l = &pl->lay;
-    int64_t ob0, taps = pl->d->r * pl->d->s;
-    int nb;
-
-    if (l->depthwise)
-        return pl->wb + ocg * taps * DIRECT_LANES;
-    ocg_blocks(l, ocg, &ob0, &nb);
-    return pl->wb + (g * l->ocb + ob0) * l->icb * taps * 64;
-}
-
 static conv_status direct_set_weights(const conv_ctx *ctx, void *state,
                                       const float *w, const float *b)
 {
-    direct_plan *pl = state;
-    const layout *l = &pl->lay;
-
-    if (l->depthwise)
-        pack_dw_weights(pl, w);
-    for (int64_t g = 0; g < l->groups && !l->depthwise; g++)
-        for (int64_t ocg = 0; ocg < l->ocgs; ocg++)
-            pack_ocg_weights(pl, w, g, ocg, ocg_weights(pl, g, ocg));
-
-    for (int64_t g = 0; g < l->groups; g++)
-        for (int64_t oc = 0; oc < l->ocb * DIRECT_LANES; oc++)
-            pl->bb[g * l->ocb * DIRECT_LANES + oc] =
-                b != NULL && oc < l->kpg ? b[g * l->kpg + oc] : 0.0f;
+    direct_pack_weights(state, w, b);
     return CONV_OK;
-}
-
-/* Packs packed-input row i of channel block cb of group g of image x
- * into dst[W'][8]. */
-static void pack_row(const direct_plan *pl, const float *x, int64_t g,
-                     int64_t cb, int64_t i, float *dst)
-{
-    const layout *l = &pl->lay;
-    const dim_plan *rp = &l->rows, *cp = &l->cols;
-    int64_t ih = i * rp->sub + rp->off;
-    int inside = cp->off >= 0
-                 && (cp->in - 1) * cp->sub + cp->off < cp->orig;
-    const float *src[DIRECT_LANES];
-
-    for (int lane = 0; lane < DIRECT_LANES; lane++) {
-        int64_t c = cb * DIRECT_LANES + lane;
-
-        src[lane] = c < l->cpg && ih >= 0 && ih < rp->orig
-            ? x + ((g * l->cpg + c) * rp->orig + ih) * cp->orig : NULL;
-    }
-    if (inside) {
-        for (int lane = 0; lane < DIRECT_LANES; lane++)
-            if (src[lane] != NULL)
-                src[lane] += cp->off;
-        pl->isa->pack8(src, cp->sub, dst, cp->in);
-        return;
-    }
-    for (int64_t j = 0; j < cp->in; j++) {
-        int64_t iw = j * cp->sub + cp->off;
-
-        for (int lane = 0; lane < DIRECT_LANES; lane++)
-            *dst++ = src[lane] != NULL && iw >= 0 && iw < cp->orig
-                     ? src[lane][iw] : 0.0f;
-    }
-}
-
-/* Whether packed rows are the original rows, whole: then a run of them
- * is contiguous in x, and one transpose packs it. */
-static int rows_contiguous(const layout *l)
-{
-    return l->rows.sub == 1 && l->rows.off == 0 && l->cols.sub == 1
-           && l->cols.off == 0 && l->cols.in == l->cols.orig;
-}
-
-/* Packs rows [first, first + count) of channel block cb of group g of
- * image x into dst[count][W'][8]. */
-static void pack_rows(const direct_plan *pl, const float *x, int64_t g,
-                      int64_t cb, int64_t first, int64_t count, float *dst)
-{
-    const layout *l = &pl->lay;
-    ptrdiff_t row = l->cols.in * DIRECT_LANES;
-    const float *src[DIRECT_LANES];
-
-    if (!rows_contiguous(l)) {
-        for (int64_t i = 0; i < count; i++)
-            pack_row(pl, x, g, cb, first + i, dst + i * row);
-        return;
-    }
-    for (int lane = 0; lane < DIRECT_LANES; lane++) {
-        int64_t c = cb * DIRECT_LANES + lane;
-
-        src[lane] = c < l->cpg
-            ? x + ((g * l->cpg + c) * l->rows.orig + first) * l->cols.orig
-            : NULL;
-    }
-    pl->isa->pack8(src, 1, dst, count * l->cols.in);
 }
 
 /* Packed weight floats from one kernel tap to the next. */
@@ -559,7 +377,7 @@ static void tile_taps(const direct_plan *pl, const item *it,
 static void tile_at(const direct_plan *pl, const item *it, direct_tile *t,
                     int64_t oh, int64_t ow, int r0, int s0)
 {
-    const dim_plan *rp = &pl->lay.rows, *cp = &pl->lay.cols;
+    const direct_dim *rp = &pl->lay.rows, *cp = &pl->lay.cols;
     int64_t ih = oh * rp->stride - rp->pad + r0 * rp->dil;
     int64_t iw = ow * cp->stride - cp->pad + s0 * cp->dil;
     ptrdiff_t w_s = weight_tap(pl, t->nb);
@@ -575,7 +393,7 @@ static void tile_at(const direct_plan *pl, const item *it, direct_tile *t,
  * after the last of a row is the first of the next (1x1 layers). */
 static int rows_join(const direct_plan *pl, int64_t c0, int64_t c1)
 {
-    const layout *l = &pl->lay;
+    const direct_layout *l = &pl->lay;
 
     return c0 == 0 && c1 == pl->d->q
            && l->rows.stride * l->cols.in == pl->d->q * l->cols.stride;
@@ -633,7 +451,7 @@ static void sweep_rect(const direct_plan *pl, const item *it,
 static void sweep_band(const direct_plan *pl, const item *it,
                        direct_tile *t)
 {
-    const dim_plan *rp = &pl->lay.rows, *cp = &pl->lay.cols;
+    const direct_dim *rp = &pl->lay.rows, *cp = &pl->lay.cols;
 
     for (int i = 0; i < rp->nruns; i++) {
         int64_t a = rp->runs[i].o0 > it->p0 ? rp->runs[i].o0 : it->p0;
@@ -707,7 +525,7 @@ static int band_is_one_run(const direct_plan *pl)
 static void compute_item(const direct_plan *pl, item *it, int nb,
                          const float *bias)
 {
-    const layout *l = &pl->lay;
+    const direct_layout *l = &pl->lay;
     const float *w = it->w, *xg = it->xg;
     int tail = (int)(l->cpg % DIRECT_LANES);
     /* A depthwise item owns one channel block: one pass. */
@@ -740,7 +558,7 @@ static void compute_item(const direct_plan *pl, item *it, int nb,
 static void run_item(const direct_plan *pl, const float *xb, float *y,
                      float *yb, int64_t index)
 {
-    const layout *l = &pl->lay;
+    const direct_layout *l = &pl->lay;
     int64_t band = index % l->bands, ocg = index / l->bands % l->ocgs;
     int64_t g = index / (l->bands * l->ocgs) % l->groups;
     int64_t img = index / (l->bands * l->ocgs * l->groups), ob0;
@@ -751,10 +569,10 @@ static void run_item(const direct_plan *pl, const float *xb, float *y,
     if (l->depthwise)
         ob0 = ocg;
     else
-        ocg_blocks(l, ocg, &ob0, &nb);
+        direct_ocg_blocks(l, ocg, &ob0, &nb);
     it.xg = xb + (img * x_img + (l->depthwise ? ocg : g * l->icb)
                   * l->rows.in * l->cols.in) * DIRECT_LANES;
-    it.w = ocg_weights(pl, g, ocg);
+    it.w = direct_ocg_weights(pl, g, ocg);
     it.yb = yb;
     it.row0 = 0;
     it.x_cb = l->rows.in * l->cols.in * DIRECT_LANES;
@@ -772,7 +590,7 @@ static void run_band_item(const direct_plan *pl, const float *x, float *y,
                           float *xb, float *yb, int64_t index)
 {
     const conv_desc *d = pl->d;
-    const layout *l = &pl->lay;
+    const direct_layout *l = &pl->lay;
     int64_t band = index % l->bands, g = index / l->bands % l->groups;
     int64_t img = index / (l->bands * l->groups), ob0;
     int nb;
@@ -780,20 +598,20 @@ static void run_band_item(const direct_plan *pl, const float *x, float *y,
 
     it.p0 = band * l->band;
     it.p1 = min64(d->p, it.p0 + l->band);
+    it.yb = yb;
+    it.yg = y + (img * d->k + g * l->kpg) * d->p * d->q;
     it.row0 = it.p0 * l->rows.stride - l->rows.pad;
     it.row0 = it.row0 < 0 ? 0 : it.row0;
     it.x_cb = l->band_in * l->cols.in * DIRECT_LANES;
     for (int64_t cb = 0; cb < l->icb; cb++)
-        pack_rows(pl, x + img * d->c * d->h * d->w, g, cb, it.row0,
+        direct_pack_rows(pl, x + img * d->c * d->h * d->w, g, cb, it.row0,
                   min64(l->band_in, l->rows.in - it.row0),
                   xb + cb * it.x_cb);
 
     for (int64_t ocg = 0; ocg < l->ocgs; ocg++) {
-        ocg_blocks(l, ocg, &ob0, &nb);
+        direct_ocg_blocks(l, ocg, &ob0, &nb);
         it.xg = xb;
-        it.w = ocg_weights(pl, g, ocg);
-        it.yb = yb;
-        it.yg = y + (img * d->k + g * l->kpg) * d->p * d->q;
+        it.w = direct_ocg_weights(pl, g, ocg);
         it.ob0 = ob0;
         compute_item(pl, &it, nb, pl->bb + (g * l->ocb + ob0) * DIRECT_LANES);
     }
@@ -801,16 +619,14 @@ static void run_band_item(const direct_plan *pl, const float *x, float *y,
 
 /* Packs images [n0, n0 + count) and runs their work items; called by
  * every thread of the team. */
-static void run_images(const direct_plan *pl, const conv_ctx *ctx,
-                       const float *x, float *y, float *xb, float *yb,
-                       int64_t n0, int64_t count)
+static void run_images(const direct_plan *pl, const float *x, float *y,
+                       float *xb, float *yb, int64_t n0, int64_t count)
 {
     const conv_desc *d = pl->d;
-    const layout *l = &pl->lay;
+    const direct_layout *l = &pl->lay;
     int64_t planes = l->groups * l->icb, plane = l->rows.in * l->cols.in;
     int64_t runs = ceil_div(l->rows.in, l->pack_rows);
     int64_t items = l->groups * l->ocgs * l->bands;
-    double t0 = conv_now(), t1;
 
     /* Jobs of up to pack_rows rows of one channel block. */
     #pragma omp for schedule(static)
@@ -818,28 +634,22 @@ static void run_images(const direct_plan *pl, const conv_ctx *ctx,
         int64_t img = i / (planes * runs), pi = i / runs % planes;
         int64_t first = i % runs * l->pack_rows;
 
-        pack_rows(pl, x + (n0 + img) * d->c * d->h * d->w, pi / l->icb,
+        direct_pack_rows(pl, x + (n0 + img) * d->c * d->h * d->w, pi / l->icb,
                   pi % l->icb, first, min64(l->pack_rows, l->rows.in - first),
                   xb + ((img * planes + pi) * plane + first * l->cols.in)
                        * DIRECT_LANES);
     }
-    t1 = conv_now();
 
     #pragma omp for schedule(dynamic)
     for (int64_t i = 0; i < count * items; i++)
         run_item(pl, xb, y + n0 * d->k * d->p * d->q, yb, i);
-
-    if (ctx->profile != NULL && omp_get_thread_num() == 0) {
-        ctx->profile->input_transform += t1 - t0;
-        ctx->profile->multiply += conv_now() - t1;
-    }
 }
 
 static conv_status direct_execute(const conv_ctx *ctx, void *state,
                                   const float *x, float *y, void *ws)
 {
     const direct_plan *pl = state;
-    const layout *l = &pl->lay;
+    const direct_layout *l = &pl->lay;
     float *shared = ws;
 
     #pragma omp parallel num_threads(ctx->threads)
@@ -852,11 +662,11 @@ static conv_status direct_execute(const conv_ctx *ctx, void *state,
             #pragma omp for schedule(dynamic)
             for (int64_t i = 0; i < pl->d->n * l->groups * l->bands; i++)
                 run_band_item(pl, x, y, xb, yb, i);
+        } else {
+            for (int64_t n0 = 0; n0 < pl->d->n; n0 += l->images)
+                run_images(pl, x, y, shared, yb, n0,
+                           min64(l->images, pl->d->n - n0));
         }
-        for (int64_t n0 = 0; n0 < pl->d->n && !l->band_pack;
-             n0 += l->images)
-            run_images(pl, ctx, x, y, shared, yb, n0,
-                       min64(l->images, pl->d->n - n0));
     }
     return CONV_OK;
 }
@@ -865,11 +675,11 @@ static void direct_describe(const conv_ctx *ctx, const void *state,
                             char *buf, size_t n)
 {
     const direct_plan *pl = state;
-    const layout *l = &pl->lay;
+    const direct_layout *l = &pl->lay;
     int64_t ob0;
     int nb;
 
-    ocg_blocks(l, 0, &ob0, &nb);
+    direct_ocg_blocks(l, 0, &ob0, &nb);
     if (l->depthwise)
         nb = 1;
     snprintf(buf, n, "direct %s%s, tile %d oc x %d px, %lld-row bands, "
@@ -890,138 +700,4 @@ const conv_algo conv_algo_direct = {
     .execute = direct_execute,
     .describe = direct_describe,
     .destroy = direct_destroy,
-};
-
-/* The portable kernels: the same loops and summation order as the AVX2
- * ones, lane by lane. */
-
-/* The walk of taps() in direct_avx2.c, lane by lane. */
-static void taps_c(float acc[][DIRECT_LANES], const direct_tile *t,
-                   const float **xp, const float **wp, int steps, int nic)
-{
-    const float *x = *xp, *w = *wp;
-
-    for (int k = 0, r = 0, s = 0; k < steps; k++) {
-        for (int i = 0; i < nic; i++)
-            for (int ob = 0; ob < t->nb; ob++)
-                for (int j = 0; j < t->px; j++)
-                    for (int l = 0; l < DIRECT_LANES; l++)
-                        acc[ob * t->px + j][l] +=
-                            w[(i * t->nb + ob) * DIRECT_LANES + l]
-                            * x[j * t->x_px + i];
-        x += t->x_s;
-        w += 64 * t->nb;
-        if (++s == t->ns) {
-            s = 0;
-            x += t->x_row;
-            w += t->w_row;
-            if (++r == t->nr) {
-                r = 0;
-                x += t->x_blk;
-                w += t->w_blk;
-            }
-        }
-    }
-    *xp = x;
-    *wp = w;
-}
-
-static void load_acc(float acc[][DIRECT_LANES], const direct_tile *t)
-{
-    for (int ob = 0; ob < t->nb; ob++)
-        for (int j = 0; j < t->px; j++)
-            for (int l = 0; l < DIRECT_LANES; l++)
-                acc[ob * t->px + j][l] = t->bias
-                    ? t->bias[ob * DIRECT_LANES + l]
-                    : t->y[ob * t->y_ob + j * t->y_px + l];
-}
-
-static void store_acc(float acc[][DIRECT_LANES], const direct_tile *t)
-{
-    for (int ob = 0; ob < t->nb; ob++)
-        for (int j = 0; j < t->px; j++)
-            for (int l = 0; l < DIRECT_LANES; l++)
-                t->y[ob * t->y_ob + j * t->y_px + l] =
-                    acc[ob * t->px + j][l];
-}
-
-static void tile_c1(const direct_tile *t)
-{
-    float acc[DIRECT_ACCS][DIRECT_LANES];
-    const float *x = t->x, *w = t->w;
-
-    load_acc(acc, t);
-    taps_c(acc, t, &x, &w, t->n_cb * t->nr * t->ns, DIRECT_LANES);
-    if (t->tail > 0)
-        taps_c(acc, t, &x, &w, t->nr * t->ns, t->tail);
-    store_acc(acc, t);
-}
-
-static void dw_tile_c1(const direct_tile *t)
-{
-    float acc[DIRECT_MAX_PX][DIRECT_LANES];
-    const float *x = t->x, *w = t->w;
-    direct_tile one = *t;
-
-    one.nb = 1;
-    load_acc(acc, &one);
-    for (int r = 0; r < t->nr; r++) {
-        for (int s = 0; s < t->ns; s++) {
-            for (int j = 0; j < t->px; j++)
-                for (int l = 0; l < DIRECT_LANES; l++)
-                    acc[j][l] += w[l] * x[j * t->x_px + l];
-            x += t->x_s;
-            w += DIRECT_LANES;
-        }
-        x += t->x_row;
-        w += t->w_row;
-    }
-    store_acc(acc, &one);
-}
-
-/* Runs of tiles, one tile at a time. */
-static void run_c(const direct_tile *t, void (*one)(const direct_tile *))
-{
-    direct_tile u = *t;
-
-    for (int k = 0; k < t->tiles; k++) {
-        u.x = t->x + k * t->px * t->x_px;
-        u.y = t->y + k * t->px * t->y_px;
-        one(&u);
-    }
-}
-
-static void tile_c(const direct_tile *t)
-{
-    run_c(t, tile_c1);
-}
-
-static void dw_tile_c(const direct_tile *t)
-{
-    run_c(t, dw_tile_c1);
-}
-
-static void pack8_c(const float *const src[DIRECT_LANES], ptrdiff_t step,
-                    float *dst, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++)
-        for (int l = 0; l < DIRECT_LANES; l++)
-            dst[i * DIRECT_LANES + l] = src[l] != NULL ? src[l][i * step]
-                                                       : 0.0f;
-}
-
-static void unpack8_c(const float *src, float *const dst[DIRECT_LANES],
-                      ptrdiff_t n)
-{
-    for (int l = 0; l < DIRECT_LANES; l++)
-        for (ptrdiff_t i = 0; dst[l] != NULL && i < n; i++)
-            dst[l][i] = src[i * DIRECT_LANES + l];
-}
-
-const direct_isa direct_isa_c = {
-    .name = "c",
-    .tile = tile_c,
-    .dw_tile = dw_tile_c,
-    .pack8 = pack8_c,
-    .unpack8 = unpack8_c,
 };

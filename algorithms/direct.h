@@ -1,7 +1,8 @@
 /*
- * Internal to the direct family: what direct.c (planning, layouts,
- * threads, portable kernels) and direct_avx2.c (AVX2 + FMA kernels)
- * share. Not part of the library's API.
+ * Internal to the direct family: what direct.c (planning, threads),
+ * direct_pack.c (reorders into the blocked layouts), direct_avx2.c (AVX2
+ * + FMA kernels) and direct_c.c (portable kernels) share. Not part of the
+ * library's API.
  *
  * Layouts, with channels in blocks of 8 ("lanes"):
  *   input   xb[group][cb][H'][W'][8]   channel cb*8 + lane of the group
@@ -15,7 +16,10 @@
 #ifndef CONV_DIRECT_H
 #define CONV_DIRECT_H
 
+#include "conv.h"
+
 #include <stddef.h>
+#include <stdint.h>
 
 #define DIRECT_LANES 8
 #define DIRECT_MAX_NB 4    /* oc blocks in one register tile */
@@ -70,6 +74,73 @@ typedef struct direct_isa {
 
 extern const direct_isa direct_isa_avx2;
 extern const direct_isa direct_isa_c;
+
+/* The plan: geometry and blocking (direct.c), packed weights
+ * (direct_pack.c). */
+
+/* Outputs [o0, o1) of one dimension whose valid taps are
+ * [t0, t0 + nt) (nt = 0: all taps fall into padding). */
+typedef struct direct_run {
+    int64_t o0, o1;
+    int t0, nt;
+} direct_run;
+
+/* One spatial dimension as the kernel sees it, after squeezing. */
+typedef struct direct_dim {
+    int64_t in, out;             /* packed input extent, output extent */
+    int64_t k, stride, pad, dil;
+    int64_t sub, off;            /* packed index i is original i*sub+off */
+    int64_t orig;                /* original input extent */
+    direct_run *runs;
+    int nruns;
+} direct_dim;
+
+/* Sizes and blocking, a pure function of the descriptor and threads. */
+typedef struct direct_layout {
+    int depthwise;
+    int64_t groups;      /* packing groups (1 when depthwise) */
+    int64_t cpg, kpg;    /* channels per packing group, in and out */
+    int64_t icb, ocb;    /* their blocks of 8 */
+    int64_t ocgs;        /* register-tile oc groups per group */
+    int64_t band;        /* output rows per work item */
+    int64_t bands;
+    int64_t chunk;       /* channel blocks per pass over a band */
+    int64_t images;      /* images packed at once (shared packing) */
+    int64_t pack_rows;   /* input rows per shared packing job */
+    int band_pack;       /* each item packs its band's input itself */
+    int64_t band_in;     /* input rows one band reads (band_pack) */
+    direct_dim rows, cols;
+} direct_layout;
+
+/* Workspace floats: the packed images the threads share (0 with band
+ * packing), and each thread's band input (0 without) and band output. */
+typedef struct direct_ws {
+    size_t shared, band_x, band_y;
+} direct_ws;
+
+typedef struct direct_plan {
+    const direct_isa *isa;
+    direct_layout lay;
+    const conv_desc *d;
+    float *wb;           /* packed weights */
+    float *bb;           /* bias, [groups][ocb * 8], zeros past the end */
+    direct_ws ws;        /* the workspace: shared part, then per thread */
+} direct_plan;
+
+/* The first oc block and the block count of oc group i. */
+void direct_ocg_blocks(const direct_layout *l, int64_t i, int64_t *ob0,
+                       int *nb);
+
+/* Packs w[K][C/G][R][S] and b[K] (b may be NULL) into pl->wb and pl->bb. */
+void direct_pack_weights(direct_plan *pl, const float *w, const float *b);
+
+/* Packed weights of oc group ocg of group g start here. */
+float *direct_ocg_weights(const direct_plan *pl, int64_t g, int64_t ocg);
+
+/* Packs packed-input rows [first, first + count) of channel block cb of
+ * group g of image x (NCHW) into dst[count][W'][8]. */
+void direct_pack_rows(const direct_plan *pl, const float *x, int64_t g,
+                      int64_t cb, int64_t first, int64_t count, float *dst);
 
 /*
  * Which kernels plans created from now on use: DIRECT_ISA_AUTO (AVX2 +
