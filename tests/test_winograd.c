@@ -140,6 +140,9 @@ static const shape shapes[] = {
     {"23 -> 19 channels, batch 2", 2, 23, 15, 13, 19, 1, 1, 1, 1, 1, 1},
     {"ResNet-50 res5 3x3, 32 channels", 1, 32, 7, 7, 32, 1, 1, 1, 1, 1, 1},
     {"more tiles than one block", 1, 4, 64, 63, 7, 1, 1, 1, 1, 1, 1},
+    {"many blocks, 64 output channels", 1, 2, 128, 131, 64,
+     1, 1, 1, 1, 1, 1},
+    {"blocks across images", 2, 1, 48, 47, 256, 1, 1, 1, 1, 1, 1},
 };
 
 typedef struct run {
