@@ -2,8 +2,9 @@
  * `convbench bench`: for each shape, each selected algorithm and oneDNN
  * timed through Google Benchmark. Plans, weights and oneDNN's reorders
  * are made outside the timed region; only the convolution is timed. Each
- * finished case is appended to results/NAME.csv at once; the JSON report
- * is written whole at the end.
+ * finished case is appended to results/NAME.csv at once, and its phase
+ * times, if its plan records any, to results/NAME.phases.csv; the JSON
+ * report is written whole at the end.
  */
 #include "bench.h"
 
@@ -37,8 +38,10 @@ static const char bench_usage[] =
     "\n"
     "Times each shape with each algorithm (default: every library\n"
     "algorithm, onednn and onednn_nchw; `naive` only when named) and\n"
-    "writes NAME.csv, a row per case appended as it finishes, and\n"
-    "NAME.json, Google Benchmark's report, at the end.\n"
+    "writes NAME.csv, a row per case appended as it finishes,\n"
+    "NAME.phases.csv, where the time went in algorithms that record\n"
+    "phases (Winograd, FFT, im2col_gemm, ...), and NAME.json, Google\n"
+    "Benchmark's report, at the end.\n"
     "\n"
     "  --out results/NAME  default: results/SUITE (or results/" BARE_SUITE
     ")\n"
@@ -268,7 +271,9 @@ static void free_shapes(bench_shapes *sh)
 typedef struct bench_out {
     char csv[1024];
     char json[1024];
+    char phases[1024];
     FILE *f;
+    FILE *pf;                /* NAME.phases.csv, opened at its first row */
     bench_rows done;         /* rows a resumed run keeps */
     char *earlier;           /* and their JSON entries (NULL: none) */
 } bench_out;
@@ -297,6 +302,7 @@ static int out_paths(const bench_opts *o, const bench_shapes *sh,
     }
     snprintf(out->csv, sizeof out->csv, "%s.csv", base);
     snprintf(out->json, sizeof out->json, "%s.json", base);
+    snprintf(out->phases, sizeof out->phases, "%s.phases.csv", base);
     return 0;
 }
 
@@ -378,6 +384,11 @@ static int open_outputs(const bench_opts *o, bench_out *out)
 
     if (keep && bench_csv_read(out->csv, &out->done, err, sizeof err) != 0) {
         bench_error("--resume: %s", err);
+        return -1;
+    }
+    if ((keep ? bench_phases_keep(out->phases, &out->done, err, sizeof err)
+              : unlink(out->phases) != 0 && errno != ENOENT)) {
+        bench_error("--out: %s", keep ? err : strerror(errno));
         return -1;
     }
     if (o->resume && !keep)
@@ -542,20 +553,50 @@ typedef struct sweep {
     int write_failed;
 } sweep;
 
-/* Times one case, or says why not, into r; -1 if it is not to be run. */
+/* Times one case, or says why not, into r and its phases into ph; -1 if
+ * it is not to be run. */
 static int run_case(const sweep *w, const bench_case *c,
-                    const bench_shape *s, bench_data *sd, bench_row *r)
+                    const bench_shape *s, bench_data *sd, bench_row *r,
+                    bench_phases *ph)
 {
     char name[512];
 
+    memset(ph, 0, sizeof *ph);
     bench_case_name(s, c->algo, name, sizeof name);
     if (c->applies)
-        return bench_time_case(c->algo, s, sd, w->peak_gflops,
-                               w->o->threads, r);
+        return bench_time_case_phases(c->algo, s, sd, w->peak_gflops,
+                                      w->o->threads, r, ph);
     if (!gbench_selected(name))
         return -1;
     snprintf(r->status, sizeof r->status, "n/a:%s", c->why);
     return 0;
+}
+
+/*
+ * Appends the case's phases row, before its row in NAME.csv: a kill
+ * between the two leaves a phases row that --resume drops as the case
+ * runs again.
+ */
+static void save_phases(sweep *w, const bench_row *r, bench_phases *ph)
+{
+    bench_out *out = w->out;
+    char err[1200];
+
+    snprintf(ph->suite, sizeof ph->suite, "%s", r->suite);
+    snprintf(ph->layer, sizeof ph->layer, "%s", r->layer);
+    snprintf(ph->desc, sizeof ph->desc, "%s", r->desc);
+    snprintf(ph->algo, sizeof ph->algo, "%s", r->algo);
+    ph->threads = r->threads;
+    if (out->pf == NULL
+        && (out->pf = bench_phases_open(out->phases, err, sizeof err))
+               == NULL) {
+        bench_error("%s", err);
+        w->write_failed = 1;
+    } else if (bench_phases_append(out->pf, ph) != 0) {
+        bench_error("%s: cannot append a row: %s", out->phases,
+                    strerror(errno));
+        w->write_failed = 1;
+    }
 }
 
 /*
@@ -564,8 +605,10 @@ static int run_case(const sweep *w, const bench_case *c,
  * NAME.json; --resume keeps the row and does not measure it again, so the
  * report lacks that one case (the table is complete).
  */
-static void save(sweep *w, const bench_row *r)
+static void save(sweep *w, const bench_row *r, bench_phases *ph)
 {
+    if (ph->total_ms > 0 && strcmp(r->status, "ok") == 0)
+        save_phases(w, r, ph);
     if (bench_csv_append(w->out->f, r) != 0) {
         bench_error("%s: cannot append a row: %s", w->out->csv,
                     strerror(errno));
@@ -588,10 +631,11 @@ static void run_shape(sweep *w, const bench_case *c, int n, progress *p)
     }
     for (int i = 0; i < n && !w->write_failed; i++) {
         bench_row r = row_for(w->sh, c[i].shape, c[i].algo, w->o->threads);
-        int ran = run_case(w, &c[i], s, &sd, &r);
+        bench_phases ph;
+        int ran = run_case(w, &c[i], s, &sd, &r, &ph);
 
         if (ran == 0)
-            save(w, &r);
+            save(w, &r, &ph);
         w->errors += strncmp(r.status, "error:", 6) == 0;
         report_progress(p, &c[i], &r, ran);
     }
@@ -707,6 +751,8 @@ int bench_main(int argc, char **argv)
     w = (sweep){&o, &sh, &out, 0, 0, 0};
     st = sweep_run(&w);
     fclose(out.f);
+    if (out.pf != NULL)
+        fclose(out.pf);
     bench_rows_free(&out.done);
     free(out.earlier);
     free_shapes(&sh);

@@ -7,10 +7,12 @@
 #include "onednn.h"
 #include "ref.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_REPS 64
 
@@ -59,6 +61,9 @@ static int make_naive_data(bench_data *sd)
     return sd->yref && sd->beta ? 0 : -1;
 }
 
+const char *const bench_phase_names[BENCH_NPHASES] = {
+    "input_transform", "multiply", "output_transform", "other"};
+
 /* What a timed body works on. */
 typedef struct timed {
     bench_data *sd;
@@ -67,7 +72,45 @@ typedef struct timed {
     double flops;
     double peak_flops;       /* 0: unknown */
     double workspace;
+    bench_phases *ph;        /* NULL: no profile wanted */
+    unsigned phases;         /* bit j: the plan records phase j */
 } timed;
+
+/* The profile's per-execution phases, in bench_phase_names' order. */
+static void phase_seconds(const conv_profile *p, double s[BENCH_NPHASES])
+{
+    s[BENCH_PHASE_INPUT] = p->input_transform;
+    s[BENCH_PHASE_MULTIPLY] = p->multiply;
+    s[BENCH_PHASE_OUTPUT] = p->output_transform;
+    s[BENCH_PHASE_OTHER] = p->other;
+}
+
+/*
+ * The mean time per execution of each phase the plan records, in ms, as
+ * counters of this run. Google Benchmark aggregates counters only if
+ * every repetition has the same ones, so the set is fixed per plan (by
+ * its first execution), not by which phases took time in this run.
+ */
+static void set_phase_counters(gbench_state *st, const timed *t)
+{
+    conv_profile p;
+    double sec[BENCH_NPHASES];
+    char name[64];
+
+    if (conv_plan_profile(t->plan, &p) != CONV_OK || p.executions == 0)
+        return;
+    phase_seconds(&p, sec);
+    for (int j = 0; j < BENCH_NPHASES; j++) {
+        if (!(t->phases & 1u << j))
+            continue;
+        snprintf(name, sizeof name, "%s_ms", bench_phase_names[j]);
+        gbench_set_counter(st, name, sec[j] / (double)p.executions * 1e3,
+                           GBENCH_PLAIN);
+    }
+    if (t->ph->kernel_ms > 0)
+        gbench_set_counter(st, "kernel_transform_ms", t->ph->kernel_ms,
+                           GBENCH_PLAIN);
+}
 
 static void set_counters(gbench_state *st, const timed *t)
 {
@@ -82,14 +125,24 @@ static void set_counters(gbench_state *st, const timed *t)
                            GBENCH_PLAIN);
 }
 
+/*
+ * Google Benchmark calls the body once per run: the warm-up, the trials
+ * that choose the iteration count, then each repetition. Resetting the
+ * profile here makes the counters of a reported run cover that run's
+ * timed executions only (the reset is outside the clock).
+ */
 static void body_plan(gbench_state *st, void *arg)
 {
     timed *t = arg;
 
+    if (t->phases)
+        conv_plan_profile_reset(t->plan);
     while (gbench_keep_running(st))
         if (conv_execute(t->plan, t->sd->x, t->sd->y) != CONV_OK)
             gbench_skip_with_error(st, conv_reason());
     set_counters(st, t);
+    if (t->phases)
+        set_phase_counters(st, t);
 }
 
 static void body_onednn(gbench_state *st, void *arg)
@@ -120,12 +173,50 @@ typedef struct tally {
     double reps[MAX_REPS];
     int nreps;
     char error[256];
+    double phase_ms[BENCH_NPHASES];  /* summed ms x iterations */
+    double mean_ms[BENCH_NPHASES];   /* the "mean" aggregate's */
+    int64_t executions;
 } tally;
+
+/* Which phase counter `name` is ("multiply_ms" -> 1), or -1. */
+static int phase_of(const char *name)
+{
+    size_t n;
+
+    for (int j = 0; j < BENCH_NPHASES; j++) {
+        n = strlen(bench_phase_names[j]);
+        if (strncmp(name, bench_phase_names[j], n) == 0
+            && strcmp(name + n, "_ms") == 0)
+            return j;
+    }
+    return -1;
+}
+
+/* The phase counters of a repetition, weighted by its executions, and of
+ * the mean (all there is with --benchmark_report_aggregates_only). */
+static void collect_phases(tally *t, const gbench_result *r)
+{
+    int any = 0, j;
+
+    for (int i = 0; i < r->ncounters; i++) {
+        if ((j = phase_of(r->counters[i].name)) < 0)
+            continue;
+        any = 1;
+        if (r->aggregate[0] == '\0')
+            t->phase_ms[j] += r->counters[i].value * (double)r->iterations;
+        else if (strcmp(r->aggregate, "mean") == 0)
+            t->mean_ms[j] = r->counters[i].value;
+    }
+    if (any && r->aggregate[0] == '\0')
+        t->executions += r->iterations;
+}
 
 static void collect(const gbench_result *r, void *user)
 {
     tally *t = user;
 
+    if (r->error[0] == '\0')
+        collect_phases(t, r);
     if (r->error[0] != '\0')
         snprintf(t->error, sizeof t->error, "%s", r->error);
     else if (strcmp(r->aggregate, "median") == 0)
@@ -163,6 +254,19 @@ static void set_status(bench_row *r, const char *kind, const char *why)
              why[0] ? why : "(no reason given)");
 }
 
+/* The means per execution into ph, and their sum. */
+static void settle_phases(const tally *ty, bench_phases *ph)
+{
+    ph->executions = ty->executions;
+    ph->total_ms = 0;
+    for (int j = 0; j < BENCH_NPHASES; j++) {
+        ph->ms[j] = ty->executions > 0
+                    ? ty->phase_ms[j] / (double)ty->executions
+                    : ty->mean_ms[j];
+        ph->total_ms += ph->ms[j];
+    }
+}
+
 /*
  * Runs the registered body through Google Benchmark and fills the row's
  * status and numbers. Returns 0 if a row is due, -1 if the case did not
@@ -187,6 +291,8 @@ static int measure(const char *name, gbench_fn body, timed *t,
     }
     if (isnan(ty.median))
         return -1;
+    if (t->phases)
+        settle_phases(&ty, t->ph);
     snprintf(r->status, sizeof r->status, "ok");
     r->time_ms = ty.median * 1e3;
     r->time_min_ms = ty.min * 1e3;
@@ -195,6 +301,22 @@ static int measure(const char *name, gbench_fn body, timed *t,
         r->peak_fraction = t->flops / ty.median / t->peak_flops;
     r->workspace_bytes = (int64_t)t->workspace;
     return 0;
+}
+
+/* After set_weights and one execution: the filter transform's time, and
+ * which phases the plan records. */
+static void note_phases(timed *t)
+{
+    conv_profile p;
+    double sec[BENCH_NPHASES];
+
+    if (conv_plan_profile(t->plan, &p) != CONV_OK)
+        return;
+    t->ph->kernel_ms = p.kernel_transform * 1e3;
+    phase_seconds(&p, sec);
+    for (int j = 0; j < BENCH_NPHASES; j++)
+        if (sec[j] > 0)
+            t->phases |= 1u << j;
 }
 
 /* A library plan: created, given weights, run once, then timed. */
@@ -206,6 +328,7 @@ static int time_plan(const char *name, const char *algo, int threads,
     int due;
 
     opt.threads = threads;
+    opt.profile = t->ph != NULL;
     st = conv_plan_create(&t->plan, t->sd->d, algo, &opt);
     if (st == CONV_OK)
         st = conv_plan_set_weights(t->plan, t->sd->w, t->sd->b);
@@ -219,6 +342,8 @@ static int time_plan(const char *name, const char *algo, int threads,
     }
     snprintf(r->impl, sizeof r->impl, "%s", conv_plan_describe(t->plan));
     t->workspace = (double)conv_plan_workspace_bytes(t->plan);
+    if (t->ph != NULL)
+        note_phases(t);
     due = measure(name, body_plan, t, r);
     conv_plan_destroy(t->plan);
     return due;
@@ -298,9 +423,20 @@ int bench_time_case(const char *algo, const bench_shape *s,
                     bench_data *sd, double peak_gflops, int threads,
                     bench_row *r)
 {
+    return bench_time_case_phases(algo, s, sd, peak_gflops, threads, r,
+                                  NULL);
+}
+
+int bench_time_case_phases(const char *algo, const bench_shape *s,
+                           bench_data *sd, double peak_gflops, int threads,
+                           bench_row *r, bench_phases *ph)
+{
     timed t = {sd, NULL, NULL, conv_desc_flops(&s->desc),
-               peak_gflops * 1e9, 0};
+               peak_gflops * 1e9, 0, ph, 0};
     char name[512];
+
+    if (ph != NULL)
+        memset(ph, 0, sizeof *ph);
 
     bench_case_name(s, algo, name, sizeof name);
     switch (kind_of(algo)) {
@@ -313,4 +449,277 @@ int bench_time_case(const char *algo, const bench_shape *s,
     default:
         return time_plan(name, algo, threads, &t, r);
     }
+}
+
+/* ---- NAME.phases.csv ---- */
+
+/* Appends text field by field; -1 once the line is full. */
+static int put_field(char *line, size_t n, size_t *at, const char *text)
+{
+    int k = bench_csv_field(text, line + *at, n - *at);
+
+    if (k < 0 || *at + (size_t)k + 1 >= n)
+        return -1;
+    *at += (size_t)k;
+    line[(*at)++] = ',';
+    line[*at] = '\0';
+    return 0;
+}
+
+int bench_phases_append(FILE *f, const bench_phases *ph)
+{
+    char line[2048];
+    size_t at = 0;
+    int k;
+
+    line[0] = '\0';
+    if (put_field(line, sizeof line, &at, ph->suite) != 0
+        || put_field(line, sizeof line, &at, ph->layer) != 0
+        || put_field(line, sizeof line, &at, ph->desc) != 0
+        || put_field(line, sizeof line, &at, ph->algo) != 0)
+        return -1;
+    k = snprintf(line + at, sizeof line - at,
+                 "%d,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", ph->threads,
+                 (long long)ph->executions, ph->ms[0], ph->ms[1], ph->ms[2],
+                 ph->ms[3], ph->kernel_ms, ph->total_ms);
+    if (k < 0 || (size_t)k >= sizeof line - at)
+        return -1;
+    if (fputs(line, f) == EOF || fflush(f) != 0 || fsync(fileno(f)) != 0)
+        return -1;
+    return 0;
+}
+
+#define PHASE_FIELDS 12
+
+/*
+ * Splits a CSV line in place into exactly PHASE_FIELDS fields, undoing
+ * RFC 4180 quoting. Returns 0, or -1 with the reason in *why.
+ */
+static int split_line(char *s, char **field, const char **why)
+{
+    int n = 0;
+    char c = '\0';
+
+    while (n < PHASE_FIELDS) {
+        char *out = s;
+
+        field[n++] = s;
+        if (*s == '"') {
+            for (s++; *s != '\0' && !(*s == '"' && s[1] != '"'); s++)
+                *out++ = *s == '"' ? *s++ : *s;
+            if (*s++ != '"') {
+                *why = "a quoted field is not closed";
+                return -1;
+            }
+        } else {
+            while (*s != '\0' && *s != ',')
+                *out++ = *s++;
+        }
+        c = *s;
+        *out = '\0';
+        if (c == '\0')
+            break;
+        if (c != ',') {
+            *why = "text after a quoted field";
+            return -1;
+        }
+        s++;
+    }
+    *why = "not 12 fields";
+    return n == PHASE_FIELDS && c == '\0' ? 0 : -1;
+}
+
+/* A number >= 0 filling the whole field, or -1. */
+static int nonneg(const char *text, double *v)
+{
+    char *end;
+
+    *v = strtod(text, &end);
+    return end != text && *end == '\0' && *v >= 0 && isfinite(*v) ? 0
+                                                                   : -1;
+}
+
+static int parse_phases(char *line, bench_phases *ph, const char **why)
+{
+    char *f[PHASE_FIELDS];
+    double v[PHASE_FIELDS];
+
+    if (split_line(line, f, why) != 0)
+        return -1;
+    for (int i = 4; i < PHASE_FIELDS; i++)
+        if (nonneg(f[i], &v[i]) != 0) {
+            *why = "a number column is not a number >= 0";
+            return -1;
+        }
+    memset(ph, 0, sizeof *ph);
+    snprintf(ph->suite, sizeof ph->suite, "%s", f[0]);
+    snprintf(ph->layer, sizeof ph->layer, "%s", f[1]);
+    snprintf(ph->desc, sizeof ph->desc, "%s", f[2]);
+    snprintf(ph->algo, sizeof ph->algo, "%s", f[3]);
+    ph->threads = (int)v[4];
+    ph->executions = (int64_t)v[5];
+    for (int j = 0; j < BENCH_NPHASES; j++)
+        ph->ms[j] = v[6 + j];
+    ph->kernel_ms = v[10];
+    ph->total_ms = v[11];
+    return 0;
+}
+
+static int push_phases(bench_phases_table *t, const bench_phases *ph)
+{
+    bench_phases *rows = realloc(t->rows, (size_t)(t->n + 1) * sizeof *rows);
+
+    if (rows == NULL)
+        return -1;
+    t->rows = rows;
+    t->rows[t->n++] = *ph;
+    return 0;
+}
+
+/* Every line after the header; -1 with err set at the first bad one. */
+static int read_phase_rows(FILE *f, const char *path, bench_phases_table *t,
+                           char *err, size_t n)
+{
+    char line[4096];
+    const char *why = "";
+    bench_phases ph;
+
+    for (int no = 2; fgets(line, sizeof line, f) != NULL; no++) {
+        size_t len = strcspn(line, "\r\n");
+
+        if (line[len] == '\0' && !feof(f))
+            why = "line too long";
+        line[len] = '\0';
+        if (why[0] != '\0' || parse_phases(line, &ph, &why) != 0) {
+            snprintf(err, n, "%s:%d: %s", path, no, why);
+            return -1;
+        }
+        if (push_phases(t, &ph) != 0) {
+            snprintf(err, n, "%s: out of memory", path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int bench_phases_read(const char *path, bench_phases_table *t, char *err,
+                      size_t n)
+{
+    FILE *f = fopen(path, "r");
+    char head[512];
+    int st = -1;
+
+    memset(t, 0, sizeof *t);
+    if (f == NULL) {
+        snprintf(err, n, "%s: cannot read: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fgets(head, sizeof head, f) == NULL
+        || (head[strcspn(head, "\r\n")] = '\0',
+            strcmp(head, BENCH_PHASES_HEADER) != 0))
+        snprintf(err, n, "%s:1: the header is not \"%s\"", path,
+                 BENCH_PHASES_HEADER);
+    else
+        st = read_phase_rows(f, path, t, err, n);
+    fclose(f);
+    if (st != 0)
+        bench_phases_table_free(t);
+    return st;
+}
+
+void bench_phases_table_free(bench_phases_table *t)
+{
+    free(t->rows);
+    memset(t, 0, sizeof *t);
+}
+
+FILE *bench_phases_open(const char *path, char *err, size_t n)
+{
+    FILE *f = fopen(path, "a");
+
+    if (f == NULL) {
+        snprintf(err, n, "%s: cannot open for writing: %s", path,
+                 strerror(errno));
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || ftell(f) < 0
+        || (ftell(f) == 0
+            && (fputs(BENCH_PHASES_HEADER "\n", f) == EOF
+                || fflush(f) != 0))) {
+        snprintf(err, n, "%s: cannot write: %s", path, strerror(errno));
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
+/* Whether a row of `done` not used yet is ph's case; marks it used. */
+static int answered(const bench_rows *done, unsigned char *used,
+                    const bench_phases *ph)
+{
+    for (int i = 0; i < done->n; i++) {
+        const bench_row *r = &done->rows[i];
+
+        if (used[i] || r->threads != ph->threads
+            || strcmp(r->suite, ph->suite) != 0
+            || strcmp(r->layer, ph->layer) != 0
+            || strcmp(r->desc, ph->desc) != 0
+            || strcmp(r->algo, ph->algo) != 0)
+            continue;
+        used[i] = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Writes the header and rows to path.tmp and renames it over path. */
+static int rewrite_phases(const char *path, const bench_phases_table *t,
+                          char *err, size_t n)
+{
+    char tmp[1100];
+    FILE *f;
+    int st = 0;
+
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    unlink(tmp);
+    f = bench_phases_open(tmp, err, n);
+    if (f == NULL)
+        return -1;
+    for (int i = 0; i < t->n && st == 0; i++)
+        st = bench_phases_append(f, &t->rows[i]);
+    if (fclose(f) != 0 || st != 0 || rename(tmp, path) != 0) {
+        snprintf(err, n, "%s: cannot write: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int bench_phases_keep(const char *path, const bench_rows *done, char *err,
+                      size_t n)
+{
+    bench_phases_table t;
+    unsigned char *used;
+    int kept = 0, st;
+
+    if (access(path, F_OK) != 0)
+        return 0;
+    if (bench_phases_read(path, &t, err, n) != 0)
+        return -1;
+    used = calloc((size_t)done->n + 1, 1);
+    if (used == NULL) {
+        snprintf(err, n, "%s: out of memory", path);
+        bench_phases_table_free(&t);
+        return -1;
+    }
+    for (int i = 0; i < t.n; i++)
+        if (answered(done, used, &t.rows[i]))
+            t.rows[kept++] = t.rows[i];
+    t.n = kept;
+    st = kept > 0 ? rewrite_phases(path, &t, err, n) : unlink(path);
+    if (st != 0 && kept == 0)
+        snprintf(err, n, "%s: cannot remove: %s", path, strerror(errno));
+    free(used);
+    bench_phases_table_free(&t);
+    return st;
 }

@@ -12,6 +12,8 @@
 #include "shapes.h"
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 /* The tensors of one shape, shared by all its cases. */
 typedef struct bench_data {
@@ -47,5 +49,82 @@ void bench_case_name(const bench_shape *s, const char *algo, char *buf,
 int bench_time_case(const char *algo, const bench_shape *s,
                     bench_data *sd, double peak_gflops, int threads,
                     bench_row *r);
+
+/* ---- the per-phase profile: results/NAME.phases.csv ---- */
+
+/* The phases an execution's time is split into (conv_profile's). */
+enum { BENCH_PHASE_INPUT, BENCH_PHASE_MULTIPLY, BENCH_PHASE_OUTPUT,
+       BENCH_PHASE_OTHER, BENCH_NPHASES };
+
+/* "input_transform", "multiply", "output_transform", "other". */
+extern const char *const bench_phase_names[BENCH_NPHASES];
+
+#define BENCH_PHASES_HEADER \
+    "suite,layer,desc,algo,threads,executions,input_transform_ms," \
+    "multiply_ms,output_transform_ms,other_ms,kernel_transform_ms," \
+    "total_ms"
+
+/*
+ * One row of NAME.phases.csv: where one case's time went. ms[] are means
+ * per execution over every timed execution of every repetition (the
+ * warm-up and Google Benchmark's trial runs excluded); kernel_ms is one
+ * set_weights; total_ms is the sum of ms[], not the measured time.
+ */
+typedef struct bench_phases {
+    char suite[64];
+    char layer[160];
+    char desc[320];
+    char algo[32];
+    int threads;
+    int64_t executions;      /* 0: unknown (aggregates-only reports) */
+    double ms[BENCH_NPHASES];
+    double kernel_ms;
+    double total_ms;
+} bench_phases;
+
+/*
+ * bench_time_case, with the plan of a library algorithm profiled: its
+ * phase times go into Google Benchmark's counters (input_transform_ms,
+ * ..., kernel_transform_ms) and into ph, whose total_ms stays 0 when the
+ * algorithm records no phase (oneDNN, naive, direct). ph's identifying
+ * columns are left to the caller.
+ */
+int bench_time_case_phases(const char *algo, const bench_shape *s,
+                           bench_data *sd, double peak_gflops, int threads,
+                           bench_row *r, bench_phases *ph);
+
+/* Appends ph as one CSV line and syncs it to disk. Returns 0 or -1. */
+int bench_phases_append(FILE *f, const bench_phases *ph);
+
+typedef struct bench_phases_table {
+    bench_phases *rows;
+    int n;
+} bench_phases_table;
+
+/*
+ * Reads NAME.phases.csv. The header must be BENCH_PHASES_HEADER and every
+ * line a complete row with numbers >= 0; otherwise returns -1 with
+ * "path:line: what is wrong" in err. A missing file is an error too.
+ */
+int bench_phases_read(const char *path, bench_phases_table *t, char *err,
+                      size_t n);
+void bench_phases_table_free(bench_phases_table *t);
+
+/*
+ * Opens NAME.phases.csv for appending rows, writing the header first if
+ * the file is new or empty. Returns NULL with a message in err.
+ */
+FILE *bench_phases_open(const char *path, char *err, size_t n);
+
+/*
+ * For --resume: keeps only the rows of NAME.phases.csv that a row of the
+ * kept table `done` answers for (same suite, layer, desc, algo, threads;
+ * each table row once), so a case cut off between its two rows runs
+ * again without a duplicate. Rewrites the file atomically, or removes it
+ * if nothing is kept; a missing file is left missing. Returns 0, or -1
+ * with a message in err (an unreadable file is left as it was).
+ */
+int bench_phases_keep(const char *path, const bench_rows *done, char *err,
+                      size_t n);
 
 #endif
