@@ -84,6 +84,8 @@ static const shape shapes[] = {
      1, 1, 0, 0, 0, 0, 1, 1, 1},
     {"band packing, 1x1, 64 channels 48x48", 1, 64, 48, 48, 12, 1, 1,
      1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"band packing, 1x1 stride 2, 64 channels 96 -> 48", 1, 64, 96, 96, 12,
+     1, 1, 2, 2, 0, 0, -1, -1, 1, 1, 1},
     {"band packing, 3x3, 41 channels 56x57", 1, 41, 56, 57, 9, 3, 3,
      1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"band packing, stride 2 7x7, 3 channels (conv1 at 130)", 1, 3, 130,
