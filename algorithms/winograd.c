@@ -13,9 +13,13 @@
  *   M[xi][k][tile] = sum_c U[xi][k][c] * V[xi][c][tile],
  * U = G g G^T (once, in set_weights), V = B^T D B (per tile).
  *
- * execute walks blocks of tiles; for each block all threads transform the
- * input (V), multiply per point (M) and transform the output (y), so a
- * block's V and M stay in cache between the three phases.
+ * execute walks blocks of tiles; for each block it transforms the input
+ * (V), multiplies per point (M) and transforms the output (y), so the
+ * block's V and M stay in cache between the three phases. Threads either
+ * take whole blocks, each with its own V and M, or, when there are too
+ * few blocks to share out, work on one block together, phase by phase.
+ * Only outputs whose 3x3 window reaches the input are tiled; the others
+ * are the bias.
  */
 #include "winograd.h"
 
@@ -399,8 +403,10 @@ static void multiply_portable(const wino_geom *q, const wino_block *b,
     }
 }
 
-void wino_store_lanes(const wino_geom *q, const wino_block *b, int64_t k,
-                      int64_t l0, const float *ylanes, float *y)
+/* Lanes [l0, l0+8) of block b, ylanes[m*m][8], to output channel k of
+ * the group (cropping tiles that pass the live outputs' edge). */
+static void store_lanes(const wino_geom *q, const wino_block *b, int64_t k,
+                        int64_t l0, const float *ylanes, float *y)
 {
     const conv_desc *d = q->d;
     int m = q->m;
@@ -439,7 +445,7 @@ static void output_portable(const wino_geom *q, const wino_block *b,
         apply_lanes(&q->at, t, 1, a, o, 1, m, m);
         for (int i = 0; i < m * m * WINO_LANES; i++)
             o[i] += bias[b->g * q->kg + k];
-        wino_store_lanes(q, b, k, l0, o, y);
+        store_lanes(q, b, k, l0, o, y);
     }
 }
 
@@ -459,12 +465,21 @@ typedef struct wino_state {
     wino_kernels kern;
 } wino_state;
 
+/* Set by tests only, before plans are made (so no lock). */
+static int force_portable;
+
+void wino_force_portable(int on)
+{
+    force_portable = on;
+}
+
 static wino_kernels pick_kernels(void)
 {
     wino_kernels k = kernels_portable;
 
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (!force_portable && __builtin_cpu_supports("avx2")
+        && __builtin_cpu_supports("fma"))
         k = wino_kernels_avx2;
     return k;
 }

@@ -92,10 +92,9 @@ typedef struct wino_kernels {
                    const float *mm, const float *bias, float *y);
 } wino_kernels;
 
-/* Writes lanes [l0, l0+8) of block b, ylanes[m*m][8], to output channel
- * k of the group (cropping tiles that pass the output's edge). */
-void wino_store_lanes(const wino_geom *q, const wino_block *b, int64_t k,
-                      int64_t l0, const float *ylanes, float *y);
+/* For tests: non-zero makes plans created afterwards use the portable
+ * C kernels even where AVX2 is available. */
+void wino_force_portable(int on);
 
 /* The AVX2 + FMA kernels (winograd_avx2.c). */
 extern const wino_kernels wino_kernels_avx2;

@@ -143,6 +143,7 @@ static const shape shapes[] = {
     {"many blocks, 64 output channels", 1, 2, 128, 131, 64,
      1, 1, 1, 1, 1, 1},
     {"blocks across images", 2, 1, 48, 47, 256, 1, 1, 1, 1, 1, 1},
+    {"no output reaches the input", 1, 2, 2, 5, 3, 3, 1, -2, 1, 1, 1},
 };
 
 typedef struct run {
@@ -151,14 +152,16 @@ typedef struct run {
     const char *shape;
     int threads;
     uint64_t seed;
+    int portable;     /* the portable C kernels instead of AVX2's */
 } run;
 
 static void describe_run(const run *r, char *buf, size_t n)
 {
     const conv_desc *d = &r->d;
 
-    snprintf(buf, n, "%s, %s (n%lld c%lld %lldx%lld k%lld pad t%lld l%lld"
+    snprintf(buf, n, "%s%s, %s (n%lld c%lld %lldx%lld k%lld pad t%lld l%lld"
              " b%lld r%lld g%lld), %d thread(s), seed %llu", r->variant,
+             r->portable ? " (portable C)" : "",
              r->shape, (long long)d->n, (long long)d->c, (long long)d->h,
              (long long)d->w, (long long)d->k, (long long)d->pad_top,
              (long long)d->pad_left, (long long)d->pad_bottom,
@@ -205,6 +208,7 @@ static void check_run(const run *r, int bias)
         y[i] = NAN;
 
     opt.threads = r->threads;
+    wino_force_portable(r->portable);
     if (conv_plan_create(&plan, &d, r->variant, &opt) != CONV_OK
         || conv_plan_set_weights(plan, w, bias ? b : NULL) != CONV_OK
         || conv_execute(plan, x, y) != CONV_OK)
@@ -219,6 +223,7 @@ static void check_run(const run *r, int bias)
                  (long long)e.nonfinite);
 
     conv_plan_destroy(plan);
+    wino_force_portable(0);
     free(x);
     free(w);
     free(b);
@@ -245,6 +250,8 @@ static conv_desc desc_of(const shape *s)
     return d;
 }
 
+/* Every shape, variant and thread count, with the kernels this machine
+ * picks and with the portable C ones. */
 static void test_awkward_shapes(void **state)
 {
     uint64_t seed = base_seed();
@@ -252,12 +259,13 @@ static void test_awkward_shapes(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int v = 0; v < 3; v++)
-            for (int t = 1; t <= 2; t++) {
-                run r = {desc_of(&shapes[i]), variants[v], shapes[i].name,
-                         t, seed + i};
+            for (int t = 1; t <= 2; t++)
+                for (int portable = 0; portable <= 1; portable++) {
+                    run r = {desc_of(&shapes[i]), variants[v],
+                             shapes[i].name, t, seed + i, portable};
 
-                check_run(&r, shapes[i].bias);
-            }
+                    check_run(&r, shapes[i].bias);
+                }
 }
 
 /* Output sizes one below, at and one above one and two tiles. */
@@ -273,7 +281,7 @@ static void test_sizes_around_the_tile(void **state)
                 shape s = {"tile +-1", 1, 3, out, out + 1, 4,
                            1, 1, 1, 1, 1, 1};
                 run r = {desc_of(&s), variants[v], "output tile +-1",
-                         1 + (delta != 0), seed++};
+                         1 + (delta != 0), seed++, 0};
 
                 /* Padding 1 keeps the output at the input's size. */
                 check_run(&r, 1);
@@ -356,6 +364,14 @@ static void test_profile_and_description(void **state)
         assert_non_null(strstr(conv_plan_describe(plan), variants[v]));
         conv_plan_destroy(plan);
     }
+
+    /* The switch the shape tests use does reach the plan. */
+    wino_force_portable(1);
+    assert_int_equal(conv_plan_create(&plan, &d, variants[0], &opt),
+                     CONV_OK);
+    wino_force_portable(0);
+    assert_non_null(strstr(conv_plan_describe(plan), "portable C"));
+    conv_plan_destroy(plan);
     free(x);
     free(w);
     free(y);
