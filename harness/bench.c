@@ -388,7 +388,8 @@ static int open_outputs(const bench_opts *o, bench_out *out)
     }
     if ((keep ? bench_phases_keep(out->phases, &out->done, err, sizeof err)
               : unlink(out->phases) != 0 && errno != ENOENT)) {
-        bench_error("--out: %s", keep ? err : strerror(errno));
+        bench_error(keep ? "--resume: %s" : "--out: cannot remove the "
+                    "old phases table: %s", keep ? err : strerror(errno));
         return -1;
     }
     if (o->resume && !keep)

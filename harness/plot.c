@@ -317,8 +317,9 @@ static void common_vars(const plot_ctx *c, const plot_set *s,
 }
 
 /*
- * Writes KIND_STEM.dat (STEM.dat for sweeps) and, with gnuplot, draws it
- * with KIND.gp into .png and .svg. Consumes vars. Returns 0 or 1.
+ * Writes KIND_STEM.dat (STEM.dat for sweeps; value NULL: the caller
+ * wrote it) and, with gnuplot, draws it with KIND.gp into .png and .svg.
+ * Consumes vars. Returns 0 or 1.
  */
 static int draw(plot_ctx *c, const plot_set *s, const char *kind,
                 const int *algos, int na, cell_fn value, strbuf *vars)
@@ -331,7 +332,7 @@ static int draw(plot_ctx *c, const plot_set *s, const char *kind,
              sweep ? "" : "_", s->stem);
     snprintf(out, sizeof out, "%s/%s", c->tmp, stem);
     snprintf(file, sizeof file, "%s.dat", out);
-    if (write_table(file, s, algos, na, value, sweep) < 0) {
+    if (value && write_table(file, s, algos, na, value, sweep) < 0) {
         bench_error("%s: cannot write: %s", file, strerror(errno));
         rc = 1;
     } else if (c->drawn.gnuplot) {
@@ -491,6 +492,69 @@ static int chart_sweep(plot_ctx *c, const plot_set *s)
     return draw(c, s, "sweep", s->algos, s->nalgos, gflops_of, &v);
 }
 
+/*
+ * The phases table: a block per algorithm (gnuplot's `index`), a line
+ * per layer: position, label, each phase's ms per execution and their
+ * total, NaN where the algorithm recorded no phases.
+ */
+static int write_phases(const char *path, const plot_set *s,
+                        const int *algos, int na)
+{
+    FILE *f = fopen(path, "w");
+
+    if (!f)
+        return -1;
+    fprintf(f, "# ms per execution of each phase, a block per algorithm");
+    for (int a = 0; a < na; a++) {
+        fprintf(f, "%s# %s\n# position\tlayer\tinput_transform\t"
+                "multiply\toutput_transform\tother\ttotal\n",
+                a ? "\n\n" : "\n", s->m->algos[algos[a]]);
+        for (int i = 0; i < s->nlayers; i++) {
+            const bench_phases *ph = plot_phases_cell(s, s->layers[i],
+                                                      algos[a]);
+            fprintf(f, "%d", i);
+            put_field(f, s->m->layers[s->layers[i]].label);
+            for (int j = 0; j < BENCH_NPHASES; j++)
+                fprintf(f, ph ? "\t%.6g" : "\tNaN", ph ? ph->ms[j] : 0);
+            fprintf(f, ph ? "\t%.6g\n" : "\tNaN\n", ph ? ph->total_ms : 0);
+        }
+    }
+    bool bad = ferror(f);
+    return fclose(f) == 0 && !bad ? 0 : -1;
+}
+
+/* Where the time goes, for the algorithms that recorded phases here. */
+static int chart_phases(plot_ctx *c, const plot_set *s)
+{
+    int *algos = malloc(sizeof *algos * (size_t)s->nalgos), na = 0;
+    char file[PATH_MAX + 200];
+    strbuf v = sb_new();
+
+    for (int i = 0; algos && i < s->nalgos; i++) {
+        bool any = false;
+        for (int l = 0; l < s->nlayers; l++)
+            any |= plot_phases_cell(s, s->layers[l], s->algos[i]) != NULL;
+        if (any)
+            algos[na++] = s->algos[i];
+    }
+    snprintf(file, sizeof file, "%s/phases_%s.dat", c->tmp, s->stem);
+    int rc = !algos || !v.s;
+    if (rc == 0 && na > 0 && write_phases(file, s, algos, na) < 0) {
+        bench_error("%s: cannot write: %s", file, strerror(errno));
+        rc = 1;
+    } else if (rc == 0 && na > 0) {
+        sb_add(&v, "algos='");
+        for (int a = 0; a < na; a++)
+            sb_add(&v, "%s%s", a ? " " : "", s->m->algos[algos[a]]);
+        sb_add(&v, "'; ");
+        rc = draw(c, s, "phases", algos, na, NULL, &v);
+        v.s = NULL;
+    }
+    free(v.s);
+    free(algos);
+    return rc;
+}
+
 /* ---- Output directory --------------------------------------------- */
 
 /* results/NAME.csv -> results/NAME; another path gets ".plots" added. */
@@ -598,6 +662,8 @@ static int draw_set(plot_ctx *c, const plot_set *s)
         rc = chart_workspace(c, s);
     if (rc == 0 && s->m->groups[s->g].key[0])
         rc = chart_sweep(c, s);
+    if (rc == 0)
+        rc = chart_phases(c, s);
     return rc;
 }
 
@@ -608,7 +674,7 @@ static int draw_all(plot_ctx *c)
     int cap = m->ngroups * m->nthreads, nsets = 0, rc = 0;
     plot_set *sets = calloc((size_t)cap, sizeof *sets);
 
-    c->drawn.stem = calloc(4 * (size_t)cap, sizeof *c->drawn.stem);
+    c->drawn.stem = calloc(5 * (size_t)cap, sizeof *c->drawn.stem);
     if (!sets || !c->drawn.stem)
         rc = 1;
     for (int g = 0; rc == 0 && g < m->ngroups; g++) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 bool plot_row_ok(const bench_row *r)
 {
@@ -198,6 +199,50 @@ static int build(plot_model *m)
     return 0;
 }
 
+/* The index of the ok row a phases row is about, or -1. */
+static int row_of_phases(const plot_model *m, const bench_phases *ph)
+{
+    for (int i = m->table.n - 1; i >= 0; i--) {
+        const bench_row *r = &m->table.rows[i];
+        if (plot_row_ok(r) && r->threads == ph->threads
+            && !strcmp(r->algo, ph->algo) && !strcmp(r->desc, ph->desc)
+            && !strcmp(r->layer, ph->layer) && !strcmp(r->suite, ph->suite))
+            return i;
+    }
+    return -1;
+}
+
+/* Reads NAME.phases.csv, if NAME.csv has one, into m->pcell. Returns 0,
+ * 2 after a message for a malformed file, -1 when out of memory. */
+static int load_phases(plot_model *m)
+{
+    size_t len = strlen(m->path), ncell;
+    char path[4096], err[1024];
+
+    if (len < 5 || strcmp(m->path + len - 4, ".csv") != 0
+        || len + 8 > sizeof path)
+        return 0;
+    snprintf(path, sizeof path, "%.*s.phases.csv", (int)(len - 4), m->path);
+    if (access(path, F_OK) != 0)
+        return 0;
+    if (bench_phases_read(path, &m->phases, err, sizeof err) != 0) {
+        bench_error("%s", err);
+        return BENCH_EXIT_USAGE;
+    }
+    ncell = (size_t)m->nlayers * m->nalgos * m->nthreads;
+    m->pcell = calloc(ncell, sizeof *m->pcell);
+    if (!m->pcell)
+        return -1;
+    for (int i = 0; i < m->phases.n; i++) {
+        const bench_phases *ph = &m->phases.rows[i];
+        int r = row_of_phases(m, ph);
+        if (r >= 0 && ph->total_ms > 0)
+            m->pcell[((size_t)m->row_layer[r] * m->nalgos + m->row_algo[r])
+                     * m->nthreads + m->row_ti[r]] = ph;
+    }
+    return 0;
+}
+
 int plot_model_load(plot_model *m)
 {
     char err[1024];
@@ -214,7 +259,10 @@ int plot_model_load(plot_model *m)
                     "plot", m->path, m->table.n, m->table.n == 1 ? "" : "s");
         return BENCH_EXIT_USAGE;
     }
-    return build(m) < 0 ? 1 : 0;
+    if (build(m) < 0)
+        return 1;
+    ok = load_phases(m);
+    return ok < 0 ? 1 : ok;
 }
 
 void plot_model_free(plot_model *m)
@@ -229,6 +277,8 @@ void plot_model_free(plot_model *m)
     free(m->threads);
     free(m->peak);
     free(m->cell);
+    bench_phases_table_free(&m->phases);
+    free(m->pcell);
 }
 
 /* ---- Sets ---------------------------------------------------------- */
@@ -243,6 +293,15 @@ const bench_row *plot_ok_cell(const plot_set *s, int l, int a)
 {
     const bench_row *r = cell(s, l, a);
     return r && plot_row_ok(r) ? r : NULL;
+}
+
+const bench_phases *plot_phases_cell(const plot_set *s, int l, int a)
+{
+    const plot_model *m = s->m;
+
+    if (!m->pcell || !plot_ok_cell(s, l, a))
+        return NULL;
+    return m->pcell[((size_t)l * m->nalgos + a) * m->nthreads + s->ti];
 }
 
 static void sort_by_x(const plot_model *m, int *idx, int n)

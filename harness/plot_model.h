@@ -12,6 +12,7 @@
 #define BENCH_PLOT_MODEL_H
 
 #include "csv.h"
+#include "timing.h"
 
 #include <stdbool.h>
 
@@ -45,6 +46,10 @@ typedef struct plot_model {
     int onednn;            /* index of "onednn" in algos, or -1 */
     /* [(layer * nalgos + algo) * nthreads + ti]; NULL where none ran */
     const bench_row **cell;
+    /* NAME.phases.csv beside NAME.csv (n == 0 if there is none), and
+     * its rows indexed like cell: NULL where no phase was recorded */
+    bench_phases_table phases;
+    const bench_phases **pcell;
 } plot_model;
 
 /* One group at one thread count: what one set of charts shows. */
@@ -58,9 +63,10 @@ typedef struct plot_set {
 } plot_set;
 
 /*
- * Reads and indexes the CSV at m->path. Returns 0; 2 after a message
- * (file:line) for bad input or a table without any "ok" row; 1 when out
- * of memory.
+ * Reads and indexes the CSV at m->path, and NAME.phases.csv beside it if
+ * there is one (its rows for cases the CSV does not hold measured are
+ * ignored). Returns 0; 2 after a message (file:line) for bad input or a
+ * table without any "ok" row; 1 when out of memory.
  */
 int plot_model_load(plot_model *m);
 void plot_model_free(plot_model *m);
@@ -79,6 +85,9 @@ bool plot_many_threads(const plot_model *m, int g);
 
 /* The row of layer l and algorithm a in the set, if it ran ("ok"). */
 const bench_row *plot_ok_cell(const plot_set *s, int l, int a);
+
+/* The phases of layer l and algorithm a in the set, if recorded. */
+const bench_phases *plot_phases_cell(const plot_set *s, int l, int a);
 
 /* Whether the row measured something (status "ok"). */
 bool plot_row_ok(const bench_row *r);

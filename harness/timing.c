@@ -581,12 +581,13 @@ static int read_phase_rows(FILE *f, const char *path, bench_phases_table *t,
                            char *err, size_t n)
 {
     char line[4096];
-    const char *why = "";
+    const char *why;
     bench_phases ph;
 
     for (int no = 2; fgets(line, sizeof line, f) != NULL; no++) {
         size_t len = strcspn(line, "\r\n");
 
+        why = "";
         if (line[len] == '\0' && !feof(f))
             why = "line too long";
         line[len] = '\0';

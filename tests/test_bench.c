@@ -9,7 +9,9 @@
 #include "bench.h"
 #include "csv.h"
 #include "shapes.h"
+#include "timing.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +294,116 @@ static void test_sweep_writes_tables(void **state)
     bench_rows_free(&t);
 }
 
+/* ---- the per-phase table ---- */
+
+/* The rows of results/OUT.phases.csv, checked by the strict reader. */
+static bench_phases_table read_phases(const char *out)
+{
+    char path[400], err[600];
+    bench_phases_table p;
+
+    path_of(path, sizeof path, out, "phases.csv");
+    if (bench_phases_read(path, &p, err, sizeof err) != 0)
+        fprintf(stderr, "%s\n", err);
+    assert_non_null(p.rows);
+    return p;
+}
+
+/* The ok row of the table that phases row ph is about, or NULL. */
+static const bench_row *row_of(const bench_rows *t, const bench_phases *ph)
+{
+    for (int i = 0; i < t->n; i++) {
+        const bench_row *r = &t->rows[i];
+
+        if (strcmp(r->desc, ph->desc) == 0 && strcmp(r->algo, ph->algo) == 0
+            && strcmp(r->suite, ph->suite) == 0
+            && strcmp(r->layer, ph->layer) == 0 && r->threads == ph->threads
+            && strcmp(r->status, "ok") == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* How many phases rows are for the case of table row r. */
+static int phases_for(const bench_phases_table *p, const bench_row *r)
+{
+    int n = 0;
+
+    for (int i = 0; i < p->n; i++)
+        n += strcmp(p->rows[i].desc, r->desc) == 0
+             && strcmp(p->rows[i].algo, r->algo) == 0;
+    return n;
+}
+
+/*
+ * Each phases row answers to one ok row of the table, once; its numbers
+ * are means per execution, so they add up to its total, and the total
+ * cannot exceed the measured median by more than noise (a sum over the
+ * executions instead of a mean would be hundreds of times larger).
+ */
+static void expect_phases_match(const bench_phases_table *p,
+                                const bench_rows *t)
+{
+    for (int i = 0; i < p->n; i++) {
+        const bench_phases *ph = &p->rows[i];
+        const bench_row *r = row_of(t, ph);
+        double sum = 0;
+
+        if (r == NULL || phases_for(p, r) != 1)
+            fprintf(stderr, "phases row %d (%s, %s): %s\n", i + 2, ph->desc,
+                    ph->algo, r ? "duplicated" : "no ok row in the table");
+        assert_non_null(r);
+        assert_int_equal(phases_for(p, r), 1);
+        for (int j = 0; j < BENCH_NPHASES; j++)
+            sum += ph->ms[j];
+        assert_true(ph->executions > 0);
+        assert_true(ph->total_ms > 0);
+        assert_true(fabs(sum - ph->total_ms) <= 1e-4 * ph->total_ms + 1e-6);
+        if (ph->total_ms > 1.5 * r->time_ms + 0.02)
+            fprintf(stderr, "%s %s: phases %.4g ms, measured %.4g ms\n",
+                    ph->desc, ph->algo, ph->total_ms, r->time_ms);
+        assert_true(ph->total_ms <= 1.5 * r->time_ms + 0.02);
+        assert_true(ph->kernel_ms > 0);
+    }
+}
+
+static void test_phases_table(void **state)
+{
+    static const char *const algo[] = {"--algo",
+                                       "winograd_f4x4,fft,onednn", NULL};
+    bench_phases_table p;
+    bench_rows t;
+    char *json, path[400];
+    int profiled = 0;
+
+    assert_int_equal(run_bench("phases", algo), 0);
+    t = read_rows("phases");
+    p = read_phases("phases");
+    expect_phases_match(&p, &t);
+
+    /* Winograd and FFT record their phases wherever they ran; oneDNN
+     * has none to record. */
+    for (int i = 0; i < t.n; i++) {
+        const bench_row *r = &t.rows[i];
+        int ok = strcmp(r->status, "ok") == 0;
+        int ours = strcmp(r->algo, "onednn") != 0;
+
+        assert_int_equal(phases_for(&p, r), ok && ours);
+        profiled += ok && ours;
+    }
+    assert_true(profiled >= 2);
+    assert_int_equal(p.n, profiled);
+
+    /* The report carries the same phases as counters. */
+    path_of(path, sizeof path, "phases", "json");
+    json = slurp(path);
+    assert_true(count_of(json, "\"multiply_ms\"") >= profiled);
+    assert_true(count_of(json, "\"kernel_transform_ms\"") >= profiled);
+    free(json);
+    bench_phases_table_free(&p);
+    bench_rows_free(&t);
+}
+
 /* The table's lines, for comparing them as text. */
 static int read_lines(const char *path, char lines[][1024])
 {
@@ -320,13 +432,17 @@ static void test_resume_after_kill(void **state)
     static char before[MAX_LINES][1024], after[MAX_LINES][1024];
     static const char *const resume[] = {"--resume", NULL};
     char path[400];
+    bench_phases_table p;
     bench_rows t;
-    int n, m;
+    int n, m, np;
 
     assert_int_equal(run_bench("resume", NULL), 0);
     path_of(path, sizeof path, "resume", "csv");
     n = read_lines(path, before);
     assert_int_equal(n, 1 + 3 * NALGOS);
+    p = read_phases("resume");
+    np = p.n;
+    bench_phases_table_free(&p);
 
     /* A kill after the sixth row: the last three never got written. */
     keep_lines(path, before, n - 3);
@@ -340,6 +456,13 @@ static void test_resume_after_kill(void **state)
         assert_string_equal(after[i], before[i]);
     t = read_rows("resume");
     expect_every_case_once(&t);
+
+    /* The phases rows of the cut-off cases were dropped and written
+     * again: as many as before, none twice. */
+    p = read_phases("resume");
+    assert_int_equal(p.n, np);
+    expect_phases_match(&p, &t);
+    bench_phases_table_free(&p);
 
     /* The report lists the kept runs and the new ones, once each. */
     expect_json_matches(&t, "resume");
@@ -426,6 +549,7 @@ static void test_bad_input_writes_nothing(void **state)
         assert_int_equal(run_bench("newdir/bad", bad[i]), 2);
         assert_false(exists("newdir/bad", "csv"));
         assert_false(exists("newdir/bad", "json"));
+        assert_false(exists("newdir/bad", "phases.csv"));
     }
 
     /* A malformed table is refused by --resume and left as it was. */
@@ -438,12 +562,24 @@ static void test_bad_input_writes_nothing(void **state)
     assert_false(exists("broken", "json"));
     free(before);
     free(after);
+
+    /* So is a malformed phases table beside a good one. */
+    assert_int_equal(run_bench("badphases", NULL), 0);
+    path_of(path, sizeof path, "badphases", "phases.csv");
+    write_text(path, BENCH_PHASES_HEADER "\ncli,a,b,c,1,x\n");
+    before = slurp(path);
+    assert_int_equal(run_bench("badphases", resume), 2);
+    after = slurp(path);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sweep_writes_tables),
+        cmocka_unit_test(test_phases_table),
         cmocka_unit_test(test_resume_after_kill),
         cmocka_unit_test(test_shards_cover_the_suite),
         cmocka_unit_test(test_filter_selects_cases),
