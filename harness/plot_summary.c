@@ -32,6 +32,7 @@ static void set_charts(FILE *f, const plot_set *s, const plot_drawn *d)
         {"gflops_", "GFLOP/s per layer"},
         {"speedup_", "speed-up over oneDNN per layer"},
         {"workspace_", "workspace per layer"},
+        {"phases_", "where the time goes per layer"},
     };
     char stem[160];
 
@@ -150,6 +151,38 @@ static void layer_table(FILE *f, const plot_set *s)
         layer_line(f, s, s->layers[i]);
 }
 
+/* One line per layer and algorithm that recorded phases, if any did. */
+static void phase_table(FILE *f, const plot_set *s)
+{
+    bool any = false;
+
+    for (int i = 0; i < s->nlayers; i++)
+        for (int a = 0; a < s->nalgos; a++) {
+            int l = s->layers[i];
+            const bench_phases *ph = plot_phases_cell(s, l, s->algos[a]);
+            if (!ph)
+                continue;
+            if (!any)
+                fprintf(f, "\n### Where the time goes\n\nMilliseconds "
+                           "per execution of each phase, means over every "
+                           "timed execution (the .phases.csv beside the "
+                           "CSV); their sum "
+                           "beside the measured median. The filter "
+                           "transform runs once, in set_weights.\n\n"
+                           "| layer | algorithm | input transform | "
+                           "multiply | output transform | other | sum | "
+                           "measured | filter transform |\n"
+                           "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+            any = true;
+            fprintf(f, "| ");
+            md_text(f, s->m->layers[l].label);
+            fprintf(f, " | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f "
+                       "| %.3f |\n", ph->algo, ph->ms[0], ph->ms[1],
+                    ph->ms[2], ph->ms[3], ph->total_ms,
+                    plot_ok_cell(s, l, s->algos[a])->time_ms, ph->kernel_ms);
+        }
+}
+
 /* How many rows share row i's algorithm and status; 0 if an earlier
  * row already did (so each reason is counted once). */
 static int same_reason(const bench_rows *t, int i)
@@ -228,6 +261,7 @@ int plot_summary_write(const char *path, const plot_model *m,
         if (!m->groups[sets[i].g].key[0])
             network_table(f, &sets[i]);
         layer_table(f, &sets[i]);
+        phase_table(f, &sets[i]);
     }
     not_run(f, m);
     bool bad = ferror(f);

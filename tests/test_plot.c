@@ -366,6 +366,91 @@ static void test_bad_input(void **state)
     expect_refusal("missing", NULL, 0, ": cannot open");
 }
 
+/*
+ * Phases beside the table: direct and im2col_gemm on layer a; rows for a
+ * case that did not run (im2col_gemm on b is n/a) or is not in the table
+ * at all must be ignored.
+ */
+static const char *const phases[] = {
+    "suite,layer,desc,algo,threads,executions,input_transform_ms,"
+    "multiply_ms,output_transform_ms,other_ms,kernel_transform_ms,total_ms",
+    "tiny,net:a,mb1_ic8ih8oc8oh8kh3ph1,direct,2,100,0.5,1,0.25,0.25,3,2",
+    "tiny,net:a,mb1_ic8ih8oc8oh8kh3ph1,im2col_gemm,2,50,0.2,0.8,0,0,"
+    "0.1,1",
+    "tiny,net:b,mb1_ic8ih8oc8oh8kh1,im2col_gemm,2,50,1,1,1,1,1,4",
+    "tiny,net:c,mb1_ic8ih8oc8oh8kh1,direct,2,50,1,1,1,1,1,4",
+};
+
+static void phases_path(char *path, size_t n)
+{
+    snprintf(path, n, "%s/tiny.phases.csv", dir);
+}
+
+/* The chart, its table and the summary's table come with the file and
+ * go without it; a malformed file is refused, naming its line. */
+static void test_phases(void **state)
+{
+    char path[2 * PATH_MAX], csv[PATH_MAX + 32], *text;
+
+    phases_path(path, sizeof path);
+    write_lines(path, phases, sizeof phases / sizeof *phases);
+    plot_tiny();
+    if (gnuplot_installed()) {
+        assert_chart("phases_net", "png");
+        assert_chart("phases_net", "svg");
+    }
+    snprintf(path, sizeof path, "%s/tiny/phases_net.dat", dir);
+    text = read_all(path);
+    assert_non_null(strstr(text, "# direct\n# position\tlayer\t"));
+    assert_non_null(strstr(text, "\n0\ta\t0.5\t1\t0.25\t0.25\t2\n"
+                                 "1\tb\tNaN\tNaN\tNaN\tNaN\tNaN\n"));
+    assert_non_null(strstr(text, "\n0\ta\t0.2\t0.8\t0\t0\t1\n"
+                                 "1\tb\tNaN\tNaN\tNaN\tNaN\tNaN\n"));
+    assert_null(strstr(text, "onednn"));
+    free(text);
+    snprintf(path, sizeof path, "%s/tiny/phases_sweep_kernel.dat", dir);
+    assert_false(exists(path));
+
+    snprintf(path, sizeof path, "%s/tiny/summary.md", dir);
+    text = read_all(path);
+    assert_non_null(strstr(text, "\n| a | direct | 0.500 | 1.000 | 0.250 "
+                                 "| 0.250 | 2.000 | 2.000 | 3.000 |\n"));
+    assert_non_null(strstr(text, "\n| a | im2col_gemm | 0.200 | 0.800 | "
+                                 "0.000 | 0.000 | 1.000 | 1.000 | 0.100 "
+                                 "|\n"));
+    assert_null(strstr(text, "| b | im2col_gemm |"));
+    assert_non_null(strstr(text, "(phases_net.png)"));
+    free(text);
+
+    /* A bad line: refused with file:line, nothing written. */
+    phases_path(path, sizeof path);
+    write_lines(path, phases, 2);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("tiny,net:a,mb1,direct,2,100,0.5,-1,0,0,0,0\n", f);
+    fclose(f);
+    remove_dir("tiny");
+    snprintf(csv, sizeof csv, "%s/tiny.csv", dir);
+    assert_int_equal(run_plot(csv, &text), 2);
+    snprintf(path, sizeof path, "%s/tiny.phases.csv:3:", dir);
+    assert_non_null(strstr(text, path));
+    free(text);
+    snprintf(path, sizeof path, "%s/tiny", dir);
+    assert_false(exists(path));
+
+    /* Without the file, no trace of phases. */
+    phases_path(path, sizeof path);
+    unlink(path);
+    plot_tiny();
+    snprintf(path, sizeof path, "%s/tiny/phases_net.dat", dir);
+    assert_false(exists(path));
+    snprintf(path, sizeof path, "%s/tiny/summary.md", dir);
+    text = read_all(path);
+    assert_null(strstr(text, "Where the time goes"));
+    free(text);
+    remove_dir("tiny");
+}
+
 static int make_dir(void **state)
 {
     char exe[PATH_MAX], plots[PATH_MAX + 32];
@@ -388,6 +473,8 @@ static int remove_all(void **state)
 
     snprintf(csv, sizeof csv, "%s/tiny.csv", dir);
     unlink(csv);
+    phases_path(csv, sizeof csv);
+    unlink(csv);
     remove_dir("tiny");
     return rmdir(dir);
 }
@@ -401,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_replaces_earlier_run),
         cmocka_unit_test(test_without_gnuplot),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_phases),
     };
 
     return cmocka_run_group_tests(tests, make_dir, remove_all);
