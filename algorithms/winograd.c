@@ -124,7 +124,6 @@ static void to_sparse(const double *a, int rows, int cols, wino_sparse *s)
 {
     memset(s, 0, sizeof *s);
     s->rows = rows;
-    s->cols = cols;
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++) {
             double v = a[r * WINO_ALPHA_MAX + c];
@@ -581,6 +580,10 @@ static conv_status wino_set_weights(const conv_ctx *ctx, void *state,
     return CONV_OK;
 }
 
+/* TODO: a group's blocks carry all three phases even when the group has
+ * a single input channel, so depthwise layers (C/G = 1) pay a transform
+ * per product and run far slower than direct; they are supported for
+ * correctness only. */
 static wino_block block_at(const wino_geom *q, int64_t i)
 {
     wino_block b;
@@ -649,6 +652,8 @@ static void run_block_shared(const wino_state *st, const wino_block *b,
     if (timer)
         t1 = conv_now();
 
+    /* TODO: with more threads than points (16 for F(2x2)) some idle here;
+     * splitting the output channels as well would keep them busy. */
     #pragma omp for schedule(static)
     for (int xi = 0; xi < q->npts; xi++)
         st->kern.multiply(q, b, ug + xi * per_point, v + xi * q->v_ld,

@@ -30,7 +30,7 @@
 /* A transform matrix row by row with its zeros dropped: row r is
  * sum over e < nnz[r] of val[r][e] * (input col[r][e]). */
 typedef struct wino_sparse {
-    int rows, cols;
+    int rows;
     int nnz[WINO_ALPHA_MAX];
     int col[WINO_ALPHA_MAX][WINO_ALPHA_MAX];
     float val[WINO_ALPHA_MAX][WINO_ALPHA_MAX];

@@ -141,6 +141,14 @@ INLINE void load_rows(const wino_geom *q, const lane_src *s, __m256 *d,
     }
 }
 
+/*
+ * TODO: the transforms are bound by memory traffic through the dt, t and
+ * o arrays and the stores to V, not by arithmetic: dense matrices (60%
+ * more FMAs) and transposes with a third fewer shuffles measured the
+ * same. Keeping a row pass in registers (transform each tile row right
+ * after its transpose) would halve that traffic; the transforms are 30-
+ * 55% of the time on layers of 64-128 channels.
+ */
 INLINE void input_tiles(const wino_geom *q, const wino_block *b,
                         int64_t c, const float *x, float *v, const int a)
 {
@@ -209,6 +217,15 @@ INLINE void micro(const float *up, const float *v, int64_t cg, int64_t ld,
     }
 }
 
+/*
+ * NOTE: measured against OpenBLAS's cblas_sgemm per point on the same
+ * blocks (U laid out [xi][k][c]): SGEMM was 8-17% faster on layers of
+ * 64-128 channels and 1.5-1.8x slower on 256-512 channels with few
+ * tiles (ResNet res4, res5), where this kernel streams U once with
+ * prefetching; overall this kernel is faster.
+ * TODO: pick SGEMM per shape for the small-channel layers (about 4% of
+ * their time).
+ */
 static void multiply_avx2(const wino_geom *q, const wino_block *b,
                           const float *u, const float *v, float *mm)
 {
@@ -287,6 +304,14 @@ INLINE void store_rows(const wino_geom *q, const __m256 *o,
     }
 }
 
+/*
+ * TODO: with few input channels (VGG conv1_1, C = 3) this phase is three
+ * quarters of the time: its cost per output does not shrink with C, and
+ * writing y by short rows of many channels runs at a few GB/s (streaming
+ * whole rows through a staging buffer measured no better on this
+ * machine). Fusing the multiply into it for small C would at least save
+ * the M round trip; such layers run at about 0.35x oneDNN.
+ */
 INLINE void output_tiles(const wino_geom *q, const wino_block *b,
                          int64_t k, const float *mm, const float *bias,
                          float *y, const int a, const int m)
