@@ -7,7 +7,7 @@
 # that order, headed by comment lines, of lines: position, layer,
 # input_transform, multiply, output_transform, other, total (ms per
 # execution; NaN where the algorithm recorded no phases).
-height = 70 + 190 * nalgo + 150
+height = 85 + 190 * nalgo + 150
 load plotsdir . '/common.gp'
 set key outside right top vertical Left reverse samplen 2 spacing 1.2 \
     width 2
@@ -24,7 +24,7 @@ set style fill solid 0.95 border lc rgb "#505050"
 # Panels at fixed places, so the layers line up down the page: room
 # above for the title, below for the rotated layer names, and on the
 # right for the key.
-top = 1 - 70.0 / height
+top = 1 - 85.0 / height
 bottom = 150.0 / height
 panel = (top - bottom) / nalgo
 set lmargin at screen 110.0 / width
@@ -37,7 +37,8 @@ do for [pass = 1 : 2] {
     }
     set multiplot title 'Where the time goes: ' . what . "\n(share " \
         . "of each phase in the algorithm's profiled time; total ms per " \
-        . 'execution above each bar)'
+        . "execution above each bar;\nno bar: not run, or no phases " \
+        . 'recorded)'
     do for [i = 1 : nalgo] {
         set tmargin at screen top - (i - 1) * panel
         set bmargin at screen top - i * panel + 0.15 * panel
