@@ -55,15 +55,16 @@
  * 3x3 layer). */
 #define PASS_WEIGHT_BYTES (128 << 10)
 
+/* With several threads, 1x1 layers with at most this many weight bytes
+ * pack by band even when small (see layout_init). */
+#define OWN_BAND_WEIGHT_BYTES (512 << 10)
+
 /* Input pixels per packing job: enough to amortize the call. */
 #define PACK_PIXELS 512
 
 /* Output pixels moved into y at a time while a 1x1 band is computed: a
  * multiple of 8 (the transpose) and of every tile's pixel count. */
 #define STREAM_PIXELS 24
-
-/* Work items per thread below which bands get thinner. */
-#define ITEMS_PER_THREAD 4
 
 static direct_isa_choice isa_choice = DIRECT_ISA_AUTO;
 
@@ -176,16 +177,21 @@ static conv_status runs_build(direct_dim *dp)
     return CONV_OK;
 }
 
-/* Rows per band: about `pixels` pixels, thinner when the image alone
- * must feed the threads. */
+/* Rows per band: about `pixels` pixels, fewer until the `items` items a
+ * band makes give each thread two or more and keep them 90% busy. */
 static int64_t band_rows(const conv_desc *d, int64_t pixels, int64_t items,
                          int threads)
 {
     int64_t rows = min64(d->p, d->q < pixels ? pixels / d->q : 1);
 
-    while (rows > 1
-           && items * ceil_div(d->p, rows) < ITEMS_PER_THREAD * threads)
-        rows = (rows + 1) / 2;
+    for (; rows > 1 && threads > 1; rows--) {
+        int64_t n = items * ceil_div(d->p, rows);
+        double busiest = (double)ceil_div(n, threads) * (double)rows;
+        double even = (double)items * (double)d->p / threads;
+
+        if (n >= 2 * threads && even >= 0.9 * busiest)
+            break;
+    }
     return rows;
 }
 
@@ -217,7 +223,15 @@ static void layout_init(direct_layout *l, const conv_desc *d, int threads)
     l->ocgs = l->depthwise ? l->icb : ceil_div(l->ocb, DIRECT_MAX_NB);
     image_bytes = l->groups * l->icb * DIRECT_LANES * l->rows.in
                   * l->cols.in * (int64_t)sizeof(float);
-    l->band_pack = !l->depthwise && image_bytes > SHARED_PACK_BYTES;
+    /* Threads that pack a whole image together then read each other's
+     * halves. Bands of a 1x1 layer (no halo to pack twice) that split
+     * evenly keep each thread on its own rows, if every band can read
+     * all the weights again from L2. */
+    l->band_pack = !l->depthwise
+                   && (image_bytes > SHARED_PACK_BYTES
+                       || (threads > 1 && d->r == 1 && d->p % threads == 0
+                           && conv_desc_weight_elems(d) * 4
+                              <= OWN_BAND_WEIGHT_BYTES));
     l->images = l->band_pack ? d->n : min64(d->n, threads);
     per_band = l->images * l->groups * (l->band_pack ? 1 : l->ocgs);
     /* Wider bands when each re-packs its kernel's halo rows. */
