@@ -315,10 +315,9 @@ static const bench_row *row_of(const bench_rows *t, const bench_phases *ph)
     for (int i = 0; i < t->n; i++) {
         const bench_row *r = &t->rows[i];
 
-        if (strcmp(r->desc, ph->desc) == 0 && strcmp(r->algo, ph->algo) == 0
-            && strcmp(r->suite, ph->suite) == 0
-            && strcmp(r->layer, ph->layer) == 0 && r->threads == ph->threads
-            && strcmp(r->status, "ok") == 0)
+        if (r->threads == ph->threads && strcmp(r->status, "ok") == 0
+            && !strcmp(r->desc, ph->desc) && !strcmp(r->algo, ph->algo)
+            && !strcmp(r->suite, ph->suite) && !strcmp(r->layer, ph->layer))
             return r;
     }
     return NULL;

@@ -386,11 +386,11 @@ static void phases_path(char *path, size_t n)
     snprintf(path, n, "%s/tiny.phases.csv", dir);
 }
 
-/* The chart, its table and the summary's table come with the file and
- * go without it; a malformed file is refused, naming its line. */
+/* With the file: the chart, its table and the summary's table, for the
+ * cases the CSV holds measured only. */
 static void test_phases(void **state)
 {
-    char path[2 * PATH_MAX], csv[PATH_MAX + 32], *text;
+    char path[2 * PATH_MAX], *text;
 
     phases_path(path, sizeof path);
     write_lines(path, phases, sizeof phases / sizeof *phases);
@@ -421,8 +421,15 @@ static void test_phases(void **state)
     assert_null(strstr(text, "| b | im2col_gemm |"));
     assert_non_null(strstr(text, "(phases_net.png)"));
     free(text);
+    remove_dir("tiny");
+}
 
-    /* A bad line: refused with file:line, nothing written. */
+/* A bad line is refused with file:line and nothing written; without the
+ * file there is no trace of phases. */
+static void test_phases_bad_or_absent(void **state)
+{
+    char path[2 * PATH_MAX], csv[PATH_MAX + 32], *text;
+
     phases_path(path, sizeof path);
     write_lines(path, phases, 2);
     FILE *f = fopen(path, "a");
@@ -489,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_without_gnuplot),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_phases),
+        cmocka_unit_test(test_phases_bad_or_absent),
     };
 
     return cmocka_run_group_tests(tests, make_dir, remove_all);
