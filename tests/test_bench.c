@@ -337,8 +337,10 @@ static int phases_for(const bench_phases_table *p, const bench_row *r)
 /*
  * Each phases row answers to one ok row of the table, once; its numbers
  * are means per execution, so they add up to its total, and the total
- * cannot exceed the measured median by more than noise (a sum over the
- * executions instead of a mean would be hundreds of times larger).
+ * cannot exceed the measured median by more than noise. The margin is
+ * wide because a mean over every execution takes in the outliers that a
+ * median of repetitions leaves out, on a loaded machine; a sum over the
+ * executions instead of a mean would be hundreds of times larger.
  */
 static void expect_phases_match(const bench_phases_table *p,
                                 const bench_rows *t)
@@ -358,10 +360,10 @@ static void expect_phases_match(const bench_phases_table *p,
         assert_true(ph->executions > 0);
         assert_true(ph->total_ms > 0);
         assert_true(fabs(sum - ph->total_ms) <= 1e-4 * ph->total_ms + 1e-6);
-        if (ph->total_ms > 1.5 * r->time_ms + 0.02)
+        if (ph->total_ms > 3 * r->time_ms + 0.05)
             fprintf(stderr, "%s %s: phases %.4g ms, measured %.4g ms\n",
                     ph->desc, ph->algo, ph->total_ms, r->time_ms);
-        assert_true(ph->total_ms <= 1.5 * r->time_ms + 0.02);
+        assert_true(ph->total_ms <= 3 * r->time_ms + 0.05);
         assert_true(ph->kernel_ms > 0);
     }
 }
