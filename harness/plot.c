@@ -4,7 +4,9 @@
  *
  * Each chart is a tab-separated .dat table (one line per layer, one
  * column per algorithm) handed to a script of harness/plots/ with
- * `gnuplot -e VARIABLES SCRIPT`. Everything is written into a hidden
+ * `gnuplot -e VARIABLES SCRIPT`. When results/NAME.phases.csv is there,
+ * phases_G shows where each profiled algorithm's time goes (its table
+ * has a block per algorithm). Everything is written into a hidden
  * temporary directory beside results/NAME/ and moved in at the end.
  */
 #include "plot.h"

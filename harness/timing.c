@@ -1,5 +1,6 @@
 /* Timing one case: data, plan and reorders outside the timed region,
- * the convolution alone inside it, Google Benchmark's figures into a row.
+ * the convolution alone inside it, Google Benchmark's figures into a row;
+ * and the plan's per-phase profile, with the phases table's file format.
  */
 #include "timing.h"
 
@@ -215,11 +216,12 @@ static void collect(const gbench_result *r, void *user)
 {
     tally *t = user;
 
-    if (r->error[0] == '\0')
-        collect_phases(t, r);
-    if (r->error[0] != '\0')
+    if (r->error[0] != '\0') {
         snprintf(t->error, sizeof t->error, "%s", r->error);
-    else if (strcmp(r->aggregate, "median") == 0)
+        return;
+    }
+    collect_phases(t, r);
+    if (strcmp(r->aggregate, "median") == 0)
         t->median = r->real_time;
     else if (strcmp(r->aggregate, "min") == 0)
         t->min = r->real_time;
