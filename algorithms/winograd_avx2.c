@@ -142,12 +142,11 @@ INLINE void load_rows(const wino_geom *q, const lane_src *s, __m256 *d,
 }
 
 /*
- * TODO: the transforms are bound by memory traffic through the dt, t and
- * o arrays and the stores to V, not by arithmetic: dense matrices (60%
- * more FMAs) and transposes with a third fewer shuffles measured the
- * same. Keeping a row pass in registers (transform each tile row right
- * after its transpose) would halve that traffic; the transforms are 30-
- * 55% of the time on layers of 64-128 channels.
+ * TODO: find what bounds the transforms (30-55% of the time on layers of
+ * 64-128 channels). Not arithmetic, shuffles or stack traffic: dense
+ * matrices (60% more FMAs), transposes with a third fewer shuffles, and
+ * the row pass kept in registers all measured the same. The loads of x
+ * and the stores to V are left; this VM shows no hardware counters.
  */
 INLINE void input_tiles(const wino_geom *q, const wino_block *b,
                         int64_t c, const float *x, float *v, const int a)
