@@ -34,7 +34,8 @@ static const char bench_usage[] =
     "usage: convbench bench [--suite NAME|FILE] [--algo A,B|all]\n"
     "                       [--threads T] [--mb N] [--out results/NAME]\n"
     "                       [--resume] [--shard K/N] [--onednn-isa ISA]\n"
-    "                       [--benchmark_FLAG=VALUE...] [DESC...]\n"
+    "                       [--tuning FILE] [--benchmark_FLAG=VALUE...]\n"
+    "                       [DESC...]\n"
     "\n"
     "Times each shape with each algorithm (default: every library\n"
     "algorithm, onednn and onednn_nchw; `naive` only when named) and\n"
@@ -49,6 +50,8 @@ static const char bench_usage[] =
     "  --resume            keep NAME.csv's rows, run only the missing ones\n"
     "  --shard K/N         only shapes K, K+N, K+2N, ... (1-based)\n"
     "  --onednn-isa ISA    oneDNN's instruction set cap, default avx2\n"
+    "  --tuning FILE       the tuning cache `auto` reads (default:\n"
+    "                      $CONVBENCH_TUNING, else ~/.cache/convbench/)\n"
     "Google Benchmark's flags pass through (but --out replaces\n"
     "--benchmark_out); the defaults here are\n"
     "  --benchmark_repetitions=5 --benchmark_min_time=0.1\n"
@@ -66,6 +69,7 @@ typedef struct bench_opts {
     const char *algo_list;
     const char *out;         /* NULL: results/SUITE */
     const char *isa;
+    const char *tuning;      /* NULL: auto's default cache */
     int resume;
     int shard_k, shard_n;    /* 1-based; 1/1 is everything */
     char **descs;
@@ -122,7 +126,8 @@ static int bench_flag(int argc, char **argv, int *i, bench_opts *o)
         const char *name;
         const char **value;
     } text[] = {{"--suite", &o->suite}, {"--algo", &o->algo_list},
-                {"--out", &o->out}, {"--onednn-isa", &o->isa}};
+                {"--out", &o->out}, {"--onednn-isa", &o->isa},
+                {"--tuning", &o->tuning}};
     int r;
 
     for (size_t f = 0; f < sizeof text / sizeof text[0]; f++)
@@ -179,6 +184,12 @@ static int bench_args(int argc, char **argv, bench_opts *o)
         return -1;
     if (onednn_set_max_isa(o->isa) != CONV_OK) {
         bench_error("--onednn-isa '%s': %s", o->isa, conv_reason());
+        return -1;
+    }
+    /* auto's plans are built deep in the timing code; the library reads
+     * its cache path from the environment when the plan names none. */
+    if (o->tuning != NULL && setenv("CONVBENCH_TUNING", o->tuning, 1) != 0) {
+        bench_error("--tuning '%s': cannot set CONVBENCH_TUNING", o->tuning);
         return -1;
     }
     return 0;
