@@ -654,7 +654,7 @@ static void run_images(const direct_plan *pl, const float *x, float *y,
                        * DIRECT_LANES);
     }
 
-    #pragma omp for schedule(dynamic)
+    #pragma omp for schedule(static)
     for (int64_t i = 0; i < count * items; i++)
         run_item(pl, xb, y + n0 * d->k * d->p * d->q, yb, i);
 }
@@ -672,8 +672,11 @@ static conv_status direct_execute(const conv_ctx *ctx, void *state,
                              * (pl->ws.band_x + pl->ws.band_y);
         float *yb = xb + pl->ws.band_x;
 
+        /* Static schedules: each thread gets the same items at every
+         * execute, so its rows of x and y stay in its own L2 (dynamic
+         * ones cost up to 15% on two threads). */
         if (l->band_pack) {
-            #pragma omp for schedule(dynamic)
+            #pragma omp for schedule(static)
             for (int64_t i = 0; i < pl->d->n * l->groups * l->bands; i++)
                 run_band_item(pl, x, y, xb, yb, i);
         } else {
