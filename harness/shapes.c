@@ -556,7 +556,7 @@ int bench_shape_parse(const char *text, int64_t mb, bench_shape *out,
     if (check_keys(&ps, err, n) != 0 || build_desc(&ps, mb, &d, err, n))
         return -1;
     if (conv_desc_check(&d) != CONV_OK)
-        return fail(err, n, "'%s': %s", buf, conv_reason());
+        return fail(err, n, "%s", conv_reason());
 
     memset(out, 0, sizeof *out);
     out->desc = d;

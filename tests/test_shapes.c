@@ -304,7 +304,8 @@ static void test_long_name_rejected(void **state)
 }
 
 /* A shape the grammar accepts but the descriptor check refuses: the
- * message carries the check's reason. */
+ * message is the check's reason (callers name the descriptor or the
+ * file:line themselves). */
 static void test_desc_check_reason(void **state)
 {
     const char *text = "mb2147483647ic2147483647oc1ih2147483647kh1";
@@ -313,8 +314,8 @@ static void test_desc_check_reason(void **state)
 
     assert_int_equal(bench_shape_parse(text, 0, &s, err, sizeof err), -1);
     assert_true(conv_reason()[0] != '\0');
-    if (strstr(err, conv_reason()) == NULL || strstr(err, text) == NULL)
-        fail_msg("message \"%s\" lacks the text or the reason \"%s\"", err,
+    if (strstr(err, conv_reason()) == NULL || strstr(err, "overflow") == NULL)
+        fail_msg("message \"%s\" lacks the reason \"%s\"", err,
                  conv_reason());
 }
 
