@@ -41,22 +41,18 @@ typedef struct conv_algo {
     void (*describe)(const conv_ctx *ctx, const void *state,
                      char *buf, size_t n);
     void (*destroy)(void *state);
+    /* For families that run another plan on their behalf ("auto"): that
+     * plan, whose algorithm, workspace and profile the plan layer then
+     * reports; such a family's own plan gets no workspace, and its
+     * workspace_bytes answers for the plan it would build. NULL for the
+     * rest. */
+    const struct conv_plan *(*delegate)(const void *state);
 } conv_algo;
 
 /* The registry: all families, in the order `list` shows them. */
 extern const conv_algo *const conv_algos[];
 extern const int conv_algos_count;
 const conv_algo *conv_algo_find(const char *name);
-
-/*
- * "auto" runs a plan of the algorithm it chose (auto.c). The plan layer
- * reports that plan's algorithm, workspace and profile, and allocates no
- * workspace for auto itself: auto's workspace_bytes answers the query for
- * the plan it would build. conv_auto_delegate() gives that plan for an
- * auto plan's state, NULL for any other family.
- */
-extern const conv_algo conv_algo_auto;
-const conv_plan *conv_auto_delegate(const conv_algo *a, const void *state);
 
 /* Records why the current call fails; returns `s` for tail calls. */
 conv_status conv_fail(conv_status s, const char *fmt, ...)

@@ -21,7 +21,7 @@
  * cost model and says why in its description.
  *
  * auto builds a plan of the chosen algorithm and hands every call to it;
- * that plan owns the workspace (see conv_auto_delegate in algo.h).
+ * that plan owns the workspace (see the delegate hook in algo.h).
  */
 #include "algo.h"
 #include "tuning.h"
@@ -48,7 +48,8 @@ static const conv_algo *usable(const char *name, const conv_desc *d)
 {
     const conv_algo *a = conv_algo_find(name);
 
-    if (a == NULL || a == &conv_algo_auto || !a->applies(d, NULL, 0))
+    /* A delegating family (auto itself) is never a choice. */
+    if (a == NULL || a->delegate != NULL || !a->applies(d, NULL, 0))
         return NULL;
     return a;
 }
@@ -210,11 +211,11 @@ static void auto_destroy(void *state)
     free(s);
 }
 
-const conv_plan *conv_auto_delegate(const conv_algo *a, const void *state)
+static const conv_plan *auto_delegate(const void *state)
 {
     const auto_state *s = state;
 
-    return a == &conv_algo_auto && s != NULL ? s->plan : NULL;
+    return s->plan;
 }
 
 const conv_algo conv_algo_auto = {
@@ -226,4 +227,5 @@ const conv_algo conv_algo_auto = {
     .execute = auto_execute,
     .describe = auto_describe,
     .destroy = auto_destroy,
+    .delegate = auto_delegate,
 };

@@ -95,7 +95,7 @@ static conv_status plan_validate(const conv_desc *d, const char *algo,
 
 static conv_status plan_allocate(conv_plan *p)
 {
-    p->ws_bytes = p->algo->workspace_bytes && p->algo != &conv_algo_auto
+    p->ws_bytes = p->algo->workspace_bytes && p->algo->delegate == NULL
                   ? p->algo->workspace_bytes(&p->desc, p->ctx.threads) : 0;
     if (p->ws_bytes == SIZE_MAX)
         return conv_fail(CONV_EINVAL, "%s: workspace size overflows",
@@ -187,7 +187,9 @@ conv_status conv_execute(conv_plan *p, const float *x, float *y)
 /* The plan a delegating family ("auto") runs, else NULL. */
 static const conv_plan *delegate_of(const conv_plan *p)
 {
-    return p ? conv_auto_delegate(p->algo, p->state) : NULL;
+    if (p == NULL || p->algo->delegate == NULL || p->state == NULL)
+        return NULL;
+    return p->algo->delegate(p->state);
 }
 
 size_t conv_plan_workspace_bytes(const conv_plan *p)

@@ -8,6 +8,7 @@ extern const conv_algo conv_algo_winograd_f2x2;
 extern const conv_algo conv_algo_winograd_f4x4;
 extern const conv_algo conv_algo_winograd_f6x6;
 extern const conv_algo conv_algo_fft;
+extern const conv_algo conv_algo_auto;
 
 const conv_algo *const conv_algos[] = {
     &conv_algo_direct,

@@ -789,16 +789,34 @@ static conv_status create_f6(const conv_ctx *ctx, void **state)
 }
 
 const conv_algo conv_algo_winograd_f2x2 = {
-    "winograd_f2x2", wino_applies, workspace_f2, create_f2,
-    wino_set_weights, wino_execute, wino_describe, wino_destroy,
+    .name = "winograd_f2x2",
+    .applies = wino_applies,
+    .workspace_bytes = workspace_f2,
+    .create = create_f2,
+    .set_weights = wino_set_weights,
+    .execute = wino_execute,
+    .describe = wino_describe,
+    .destroy = wino_destroy,
 };
 
 const conv_algo conv_algo_winograd_f4x4 = {
-    "winograd_f4x4", wino_applies, workspace_f4, create_f4,
-    wino_set_weights, wino_execute, wino_describe, wino_destroy,
+    .name = "winograd_f4x4",
+    .applies = wino_applies,
+    .workspace_bytes = workspace_f4,
+    .create = create_f4,
+    .set_weights = wino_set_weights,
+    .execute = wino_execute,
+    .describe = wino_describe,
+    .destroy = wino_destroy,
 };
 
 const conv_algo conv_algo_winograd_f6x6 = {
-    "winograd_f6x6", wino_applies, workspace_f6, create_f6,
-    wino_set_weights, wino_execute, wino_describe, wino_destroy,
+    .name = "winograd_f6x6",
+    .applies = wino_applies,
+    .workspace_bytes = workspace_f6,
+    .create = create_f6,
+    .set_weights = wino_set_weights,
+    .execute = wino_execute,
+    .describe = wino_describe,
+    .destroy = wino_destroy,
 };
