@@ -9,20 +9,33 @@
 
 #include <stddef.h>
 
+/* acc[j][l] += w[l] * x[j * x_px] for px pixels: one oc block, one
+ * input channel. */
+static void lanes_c(float (*restrict acc)[DIRECT_LANES],
+                    const float *restrict w, const float *restrict x,
+                    ptrdiff_t x_px, int px)
+{
+    for (int j = 0; j < px; j++) {
+        float xv = x[j * x_px];
+
+        #pragma omp simd
+        for (int l = 0; l < DIRECT_LANES; l++)
+            acc[j][l] += w[l] * xv;
+    }
+}
+
 /* The walk of taps() in direct_avx2.c, lane by lane. */
-static void taps_c(float acc[][DIRECT_LANES], const direct_tile *t,
-                   const float **xp, const float **wp, int steps, int nic)
+static void taps_c(float (*restrict acc)[DIRECT_LANES],
+                   const direct_tile *t, const float **xp, const float **wp,
+                   int steps, int nic)
 {
     const float *x = *xp, *w = *wp;
 
     for (int k = 0, r = 0, s = 0; k < steps; k++) {
         for (int i = 0; i < nic; i++)
             for (int ob = 0; ob < t->nb; ob++)
-                for (int j = 0; j < t->px; j++)
-                    for (int l = 0; l < DIRECT_LANES; l++)
-                        acc[ob * t->px + j][l] +=
-                            w[(i * t->nb + ob) * DIRECT_LANES + l]
-                            * x[j * t->x_px + i];
+                lanes_c(acc + ob * t->px, w + (i * t->nb + ob) * DIRECT_LANES,
+                        x + i, t->x_px, t->px);
         x += t->x_s;
         w += 64 * t->nb;
         if (++s == t->ns) {
