@@ -1,15 +1,19 @@
-/* `convbench merge`: joins the tables of a sharded sweep, refusing any
- * case measured twice, and writes the result atomically. */
+/* `convbench merge`: joins the tables of a sharded sweep, and their
+ * phases tables, refusing any case measured twice, and writes the result
+ * atomically. */
 #include "merge.h"
 
 #include "args.h"
 #include "csv.h"
+#include "timing.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define PATH_CAP 4200
 
 /* Where a row came from: its file and line (header is line 1). */
 typedef struct origin {
@@ -23,11 +27,57 @@ typedef struct merged {
     int n, cap;
 } merged;
 
-static int same_case(const bench_row *a, const bench_row *b)
+/* One input's NAME.phases.csv; t.n == 0 when it has none. */
+typedef struct phase_input {
+    char path[PATH_CAP];
+    bench_phases_table t;
+} phase_input;
+
+/* What identifies a case in both tables. */
+typedef struct case_key {
+    const char *layer, *desc, *algo;
+    int threads;
+} case_key;
+
+static case_key row_key(const bench_row *r)
 {
-    return a->threads == b->threads && strcmp(a->algo, b->algo) == 0
-           && strcmp(a->desc, b->desc) == 0
-           && strcmp(a->layer, b->layer) == 0;
+    return (case_key){r->layer, r->desc, r->algo, r->threads};
+}
+
+static case_key phases_key(const bench_phases *p)
+{
+    return (case_key){p->layer, p->desc, p->algo, p->threads};
+}
+
+static int same_key(case_key a, case_key b)
+{
+    return a.threads == b.threads && strcmp(a.algo, b.algo) == 0
+           && strcmp(a.desc, b.desc) == 0 && strcmp(a.layer, b.layer) == 0;
+}
+
+static void say_duplicate(origin at, origin first, case_key k)
+{
+    bench_error("%s:%d: duplicate of %s:%d: layer '%s', desc '%s', algo "
+                "'%s', threads %d measured twice; shards must be disjoint",
+                at.path, at.line, first.path, first.line, k.layer, k.desc,
+                k.algo, k.threads);
+}
+
+/* NAME.phases.csv for NAME.csv, as `bench` names it ("NAME.phases.csv"
+ * for a NAME without ".csv"). Returns 0, or -1 after a message. */
+static int phases_path(const char *csv, char *out, size_t n)
+{
+    size_t len = strlen(csv);
+    int k;
+
+    if (len > 4 && strcmp(csv + len - 4, ".csv") == 0)
+        len -= 4;
+    k = snprintf(out, n, "%.*s.phases.csv", (int)len, csv);
+    if (k < 0 || (size_t)k >= n) {
+        bench_error("%s: the path is too long", csv);
+        return -1;
+    }
+    return 0;
 }
 
 static int grow(merged *m, int more)
@@ -63,63 +113,13 @@ static int add_table(merged *m, const char *path, const bench_rows *t)
         const bench_row *r = &t->rows[i];
 
         for (int j = 0; j < m->n; j++)
-            if (same_case(&m->rows[j], r)) {
-                bench_error("%s:%d: duplicate of %s:%d: layer '%s', desc "
-                            "'%s', algo '%s', threads %d measured twice; "
-                            "shards must be disjoint", path, i + 2,
-                            m->from[j].path, m->from[j].line, r->layer,
-                            r->desc, r->algo, r->threads);
+            if (same_key(row_key(&m->rows[j]), row_key(r))) {
+                say_duplicate((origin){path, i + 2}, m->from[j],
+                              row_key(r));
                 return -1;
             }
         m->rows[m->n] = *r;
         m->from[m->n++] = (origin){path, i + 2};
-    }
-    return 0;
-}
-
-static int write_rows(FILE *f, const merged *m)
-{
-    char line[2048];
-
-    if (fputs(BENCH_CSV_HEADER "\n", f) == EOF)
-        return -1;
-    for (int i = 0; i < m->n; i++) {
-        if (bench_csv_format(&m->rows[i], line, sizeof line) < 0) {
-            errno = EOVERFLOW;
-            return -1;
-        }
-        if (fputs(line, f) == EOF)
-            return -1;
-    }
-    if (fflush(f) != 0)
-        return -1;
-    return fsync(fileno(f));
-}
-
-/* A temporary file beside `path`, renamed over it once complete. */
-static int write_atomic(const char *path, const merged *m)
-{
-    char tmp[4200];
-    FILE *f = NULL;
-    int fd, bad;
-
-    snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd >= 0 && (f = fdopen(fd, "w")) == NULL)
-        close(fd);
-    if (f == NULL) {
-        bench_error("%s: cannot create a temporary file beside it: %s",
-                    path, strerror(errno));
-        return -1;
-    }
-    bad = write_rows(f, m);
-    bad |= fclose(f);
-    if (bad == 0)
-        bad = rename(tmp, path);
-    if (bad != 0) {
-        bench_error("%s: cannot write it: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
     }
     return 0;
 }
@@ -139,10 +139,246 @@ static int read_all(int n, char **paths, merged *m, bench_rows *tables)
     return 0;
 }
 
-int merge_main(int argc, char **argv)
+/* Reads the phases table beside each input that has one. */
+static int read_phases(int n, char **paths, phase_input *in)
+{
+    char err[PATH_CAP + 256];
+
+    for (int i = 0; i < n; i++) {
+        if (phases_path(paths[i], in[i].path, sizeof in[i].path) != 0)
+            return -1;
+        if (access(in[i].path, F_OK) != 0 && errno == ENOENT)
+            continue;
+        if (bench_phases_read(in[i].path, &in[i].t, err, sizeof err) != 0) {
+            bench_error("%s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Where an earlier phases row (before row r of input i) has row r's
+ * case, into *first; 0 if none has. */
+static int earlier_phases(const phase_input *in, int i, int r,
+                          origin *first)
+{
+    case_key k = phases_key(&in[i].t.rows[r]);
+
+    for (int a = 0; a <= i; a++)
+        for (int b = 0; b < (a < i ? in[a].t.n : r); b++)
+            if (same_key(k, phases_key(&in[a].t.rows[b]))) {
+                *first = (origin){in[a].path, b + 2};
+                return 1;
+            }
+    return 0;
+}
+
+/* The main table's rule: one phases row per case over all inputs.
+ * Returns 0, or -1 after a message at the first duplicate. */
+static int phases_disjoint(int n, const phase_input *in)
+{
+    origin first;
+
+    for (int i = 0; i < n; i++)
+        for (int r = 0; r < in[i].t.n; r++)
+            if (earlier_phases(in, i, r, &first)) {
+                say_duplicate((origin){in[i].path, r + 2}, first,
+                              phases_key(&in[i].t.rows[r]));
+                return -1;
+            }
+    return 0;
+}
+
+/* Whether the merged table holds ph's case from the table `path`. */
+static int answered(const merged *m, const char *path,
+                    const bench_phases *ph)
+{
+    for (int j = 0; j < m->n; j++)
+        if (strcmp(m->from[j].path, path) == 0
+            && same_key(row_key(&m->rows[j]), phases_key(ph)))
+            return 1;
+    return 0;
+}
+
+/*
+ * Keeps only the phases rows whose case has its row in the table beside
+ * them. `bench` writes a case's phases row first, so a sweep killed
+ * between the two rows leaves one without its case; --resume drops it
+ * too, and refusing it would refuse a table bench left valid. Each drop
+ * is named. Returns the number of rows kept.
+ */
+static int drop_orphans(const merged *m, int n, char **paths,
+                        phase_input *in)
+{
+    int total = 0;
+
+    for (int i = 0; i < n; i++) {
+        bench_phases *rows = in[i].t.rows;
+        int kept = 0;
+
+        for (int r = 0; r < in[i].t.n; r++) {
+            case_key k = phases_key(&rows[r]);
+
+            if (answered(m, paths[i], &rows[r]))
+                rows[kept++] = rows[r];
+            else
+                bench_error("%s:%d: layer '%s', desc '%s', algo '%s', "
+                            "threads %d has no row in %s (a sweep killed "
+                            "between the case's two rows); phases row "
+                            "dropped",
+                            in[i].path, r + 2, k.layer, k.desc, k.algo,
+                            k.threads, paths[i]);
+        }
+        in[i].t.n = kept;
+        total += kept;
+    }
+    return total;
+}
+
+static int write_rows(FILE *f, const void *data)
+{
+    const merged *m = data;
+    char line[2048];
+
+    if (fputs(BENCH_CSV_HEADER "\n", f) == EOF)
+        return -1;
+    for (int i = 0; i < m->n; i++) {
+        if (bench_csv_format(&m->rows[i], line, sizeof line) < 0) {
+            errno = EOVERFLOW;
+            return -1;
+        }
+        if (fputs(line, f) == EOF)
+            return -1;
+    }
+    if (fflush(f) != 0)
+        return -1;
+    return fsync(fileno(f));
+}
+
+/* The phases tables of the inputs, in their order. */
+typedef struct phase_set {
+    const phase_input *in;
+    int n;
+} phase_set;
+
+static int write_phase_rows(FILE *f, const void *data)
+{
+    const phase_set *ps = data;
+
+    if (fputs(BENCH_PHASES_HEADER "\n", f) == EOF)
+        return -1;
+    for (int i = 0; i < ps->n; i++)
+        for (int r = 0; r < ps->in[i].t.n; r++)
+            if (bench_phases_append(f, &ps->in[i].t.rows[r]) != 0)
+                return -1;
+    if (fflush(f) != 0)
+        return -1;
+    return fsync(fileno(f));
+}
+
+/* The whole file, written by put, in a temporary beside `path` whose
+ * name goes into tmp[PATH_CAP]. Returns 0, or -1 after a message. */
+static int write_temp(const char *path, char *tmp,
+                      int (*put)(FILE *, const void *), const void *data)
+{
+    FILE *f = NULL;
+    int fd = -1, bad;
+
+    if (snprintf(tmp, PATH_CAP, "%s.tmpXXXXXX", path) < PATH_CAP)
+        fd = mkstemp(tmp);
+    if (fd >= 0 && (f = fdopen(fd, "w")) == NULL)
+        close(fd);
+    if (f == NULL) {
+        bench_error("%s: cannot create a temporary file beside it: %s",
+                    path, strerror(errno));
+        tmp[0] = '\0';
+        return -1;
+    }
+    bad = put(f, data);
+    bad |= fclose(f);
+    if (bad != 0) {
+        bench_error("%s: cannot write it: %s", path, strerror(errno));
+        unlink(tmp);
+        tmp[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Puts the temporaries in place. The old OUT.phases.csv goes first, so
+ * that stopping half-way leaves OUT.csv without a phases table, never
+ * beside one from another merge. Returns 0, or -1 after a message.
+ */
+static int install(const char *out, const char *tmp, const char *pout,
+                   const char *ptmp)
+{
+    if (unlink(pout) != 0 && errno != ENOENT) {
+        bench_error("%s: cannot remove the old phases table: %s", pout,
+                    strerror(errno));
+        return -1;
+    }
+    if (rename(tmp, out) != 0) {
+        bench_error("%s: cannot write it: %s", out, strerror(errno));
+        return -1;
+    }
+    if (ptmp[0] != '\0' && rename(ptmp, pout) != 0) {
+        bench_error("%s: cannot write it: %s", pout, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes OUT.csv, and OUT.phases.csv if any phases row was kept, else
+ * removes it. Returns 0 or -1 (neither file half-written). */
+static int write_all(const char *out, const char *pout, const merged *m,
+                     const phase_set *ps, int nphases)
+{
+    char tmp[PATH_CAP] = "", ptmp[PATH_CAP] = "";
+    int st = -1;
+
+    if (write_temp(out, tmp, write_rows, m) == 0
+        && (nphases == 0
+            || write_temp(pout, ptmp, write_phase_rows, ps) == 0))
+        st = install(out, tmp, pout, ptmp);
+
+    /* After a failure; a temporary already renamed is gone anyway. */
+    if (st != 0 && tmp[0] != '\0')
+        unlink(tmp);
+    if (st != 0 && ptmp[0] != '\0')
+        unlink(ptmp);
+    return st;
+}
+
+/* Reads, checks and joins every input, then writes both outputs. */
+static int merge_files(const char *out, int n, char **paths,
+                       bench_rows *tables, phase_input *in)
 {
     merged m = {0};
+    phase_set ps = {in, n};
+    char pout[PATH_CAP];
+    int st = BENCH_EXIT_USAGE, nphases = 0;
+
+    if (phases_path(out, pout, sizeof pout) == 0
+        && read_all(n, paths, &m, tables) == 0
+        && read_phases(n, paths, in) == 0
+        && phases_disjoint(n, in) == 0) {
+        nphases = drop_orphans(&m, n, paths, in);
+        st = write_all(out, pout, &m, &ps, nphases) == 0 ? 0 : 1;
+    }
+    if (st == 0)
+        printf("merged %d rows from %d file(s) into %s\n", m.n, n, out);
+    if (st == 0 && nphases > 0)
+        printf("merged %d phases rows into %s\n", nphases, pout);
+    free(m.rows);
+    free(m.from);
+    return st;
+}
+
+int merge_main(int argc, char **argv)
+{
     bench_rows *tables;
+    phase_input *in;
     int st = BENCH_EXIT_USAGE;
 
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0
@@ -156,17 +392,16 @@ int merge_main(int argc, char **argv)
         return BENCH_EXIT_USAGE;
     }
     tables = calloc((size_t)argc, sizeof *tables);
-    if (tables == NULL)
+    in = calloc((size_t)argc, sizeof *in);
+    if (tables == NULL || in == NULL)
         bench_error("out of memory");
-    else if (read_all(argc - 2, argv + 2, &m, tables) == 0)
-        st = write_atomic(argv[1], &m) == 0 ? 0 : 1;
-    if (st == 0)
-        printf("merged %d rows from %d file(s) into %s\n", m.n, argc - 2,
-               argv[1]);
-    for (int i = 0; tables != NULL && i < argc - 2; i++)
+    else
+        st = merge_files(argv[1], argc - 2, argv + 2, tables, in);
+    for (int i = 0; tables != NULL && in != NULL && i < argc - 2; i++) {
         bench_rows_free(&tables[i]);
+        bench_phases_table_free(&in[i].t);
+    }
     free(tables);
-    free(m.rows);
-    free(m.from);
+    free(in);
     return st;
 }

@@ -14,6 +14,18 @@
  * temporary file beside it and renamed into place, so it is either the
  * whole merge or untouched; it may be one of the inputs.
  *
+ * The phases tables beside the inputs (IN.phases.csv for IN.csv, as
+ * `bench` writes them) are joined the same way, in the same order and
+ * under the same duplicate rule, into OUT.phases.csv. A phases row whose
+ * case has no row in its own IN.csv is dropped with a message: `bench`
+ * leaves one when a sweep is killed between a case's two rows, and
+ * --resume drops it too. OUT.phases.csv is replaced only if the whole
+ * merge succeeds; when no phases row is left it is removed, so that it
+ * always belongs to OUT.csv. Both are written to temporaries first; the
+ * old OUT.phases.csv is removed before either is renamed into place, so
+ * an interrupted install leaves OUT.csv without a phases table rather
+ * than beside another merge's.
+ *
  * Exit status: 0; 1 if writing failed; 2 for bad input.
  */
 int merge_main(int argc, char **argv);

@@ -1,5 +1,6 @@
-/* `convbench merge`: disjoint shards join in order; a case measured twice,
- * a foreign header or a missing file leaves the output untouched. */
+/* `convbench merge`: disjoint shards join in order, and so do their
+ * phases tables; a case measured twice, a foreign header or a missing
+ * file leaves the outputs untouched. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,8 +8,10 @@
 
 #include "csv.h"
 #include "merge.h"
+#include "timing.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +29,21 @@ static const char part2[] =
     BENCH_CSV_HEADER "\n"
     ROW_HEAD "conv1x1,,1,n/a:needs a 1x1 kernel,,,,,\n"
     "s,s:conv2,2,mb1ic8ih9oc8kh1,conv1x1,x,1,ok,0.1,0.09,5,,0\n"
-    ROW_HEAD "direct,\"direct, avx2\",2,ok,0.3,0.28,17,0.1,100\n";
+    ROW_HEAD "direct,\"direct, avx2\",2,ok,0.3,0.28,17,0.1,100\n"
+    ROW_HEAD "im2col_gemm,x,2,ok,0.4,0.38,13,,2048\n";
+
+/* The profiled cases of part1 and part2: the columns up to threads. */
+#define PH_IM2COL "s,s:conv1,mb1ic8ih9oc8kh3ph1,im2col_gemm,"
+#define PH_1X1 "s,s:conv2,mb1ic8ih9oc8kh1,conv1x1,1,"
+
+static const char phases1[] =
+    BENCH_PHASES_HEADER "\n"
+    PH_IM2COL "1,40,0.1,0.5,0.05,0.01,0.2,0.66\n";
+
+static const char phases2[] =
+    BENCH_PHASES_HEADER "\n"
+    PH_1X1 "120,0,0.08,0,0.002,0.01,0.082\n"
+    PH_IM2COL "2,60,0.06,0.3,0.03,0.01,0.2,0.4\n";
 
 static char dir[256];
 
@@ -75,6 +92,14 @@ static int same_row(const bench_row *x, const bench_row *y)
     return strcmp(lx, ly) == 0;
 }
 
+static int exists(const char *name)
+{
+    char path[300];
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
 static void test_disjoint_shards(void **state)
 {
     const char *a = put("part1.csv", part1), *b = put("part2.csv", part2);
@@ -82,7 +107,11 @@ static void test_disjoint_shards(void **state)
     bench_rows ra, rb, all;
     char err[512];
 
+    /* A phases table of an earlier merge would not belong to this one. */
+    put("all.phases.csv", BENCH_PHASES_HEADER "\n"
+        PH_1X1 "1,1,1,1,1,1,4\n");
     assert_int_equal(merge(out, a, b), 0);
+    assert_false(exists("all.phases.csv"));
     assert_int_equal(bench_csv_read(a, &ra, err, sizeof err), 0);
     assert_int_equal(bench_csv_read(b, &rb, err, sizeof err), 0);
     if (bench_csv_read(out, &all, err, sizeof err) != 0)
@@ -138,10 +167,176 @@ static void test_duplicates_rejected(void **state)
                            ROW_HEAD "direct,x,1,ok,1,1,1,,0\n"
                            ROW_HEAD "direct,x,1,ok,2,2,1,,0\n");
     const char *out = put("out.csv", "keep me\n");
+    const char *pout = put("out.phases.csv", "keep me too\n");
 
+    put("part1.phases.csv", phases1);
     assert_int_equal(merge(out, a, dup), 2);
     assert_int_equal(merge(out, self, NULL), 2);
     expect_untouched(out, "keep me\n");
+    expect_untouched(pout, "keep me too\n");
+    expect_no_temporaries();
+}
+
+/* Every column of the two phases rows is the same. */
+static void expect_same_phases(const bench_phases *x, const bench_phases *y)
+{
+    assert_string_equal(x->suite, y->suite);
+    assert_string_equal(x->layer, y->layer);
+    assert_string_equal(x->desc, y->desc);
+    assert_string_equal(x->algo, y->algo);
+    assert_int_equal(x->threads, y->threads);
+    assert_int_equal(x->executions, y->executions);
+    for (int j = 0; j < BENCH_NPHASES; j++)
+        assert_true(x->ms[j] == y->ms[j]);
+    assert_true(x->kernel_ms == y->kernel_ms);
+    assert_true(x->total_ms == y->total_ms);
+}
+
+static void read_phases(const char *name, bench_phases_table *t)
+{
+    char path[300], err[512];
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (bench_phases_read(path, t, err, sizeof err) != 0)
+        fail_msg("%s", err);
+}
+
+static void test_phases_joined(void **state)
+{
+    const char *a = put("part1.csv", part1), *b = put("part2.csv", part2);
+    const char *out = put("all.csv", "old contents\n");
+    bench_phases_table pa, pb, all;
+
+    put("part1.phases.csv", phases1);
+    put("part2.phases.csv", phases2);
+    put("all.phases.csv", "old phases\n");
+    assert_int_equal(merge(out, a, b), 0);
+    read_phases("part1.phases.csv", &pa);
+    read_phases("part2.phases.csv", &pb);
+    read_phases("all.phases.csv", &all);
+    assert_int_equal(all.n, pa.n + pb.n);
+    for (int i = 0; i < pa.n; i++)
+        expect_same_phases(&all.rows[i], &pa.rows[i]);
+    for (int i = 0; i < pb.n; i++)
+        expect_same_phases(&all.rows[pa.n + i], &pb.rows[i]);
+    bench_phases_table_free(&all);
+
+    /* A shard without a phases table adds none to the join. */
+    assert_int_equal(unlink(put("part2.phases.csv", "")), 0);
+    assert_int_equal(merge(out, a, b), 0);
+    read_phases("all.phases.csv", &all);
+    assert_int_equal(all.n, pa.n);
+    for (int i = 0; i < pa.n; i++)
+        expect_same_phases(&all.rows[i], &pa.rows[i]);
+    bench_phases_table_free(&all);
+
+    /* OUT may be an input: its phases table is read before it goes. */
+    assert_int_equal(merge(a, a, NULL), 0);
+    read_phases("part1.phases.csv", &all);
+    assert_int_equal(all.n, pa.n);
+    for (int i = 0; i < pa.n; i++)
+        expect_same_phases(&all.rows[i], &pa.rows[i]);
+    bench_phases_table_free(&all);
+    bench_phases_table_free(&pa);
+    bench_phases_table_free(&pb);
+    expect_no_temporaries();
+}
+
+/* merge(), with what it printed to stderr in msg. */
+static int merge_said(const char *out, const char *a, const char *b,
+                      char *msg, size_t n)
+{
+    char path[300];
+    int saved, fd, st;
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/stderr.txt", dir);
+    fflush(stderr);
+    saved = dup(2);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    st = merge(out, a, b);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    msg[fread(msg, 1, n - 1, f)] = '\0';
+    fclose(f);
+    unlink(path);
+    return st;
+}
+
+static void expect_said(const char *msg, const char *what)
+{
+    char want[400];
+
+    snprintf(want, sizeof want, "%s/%s", dir, what);
+    if (strstr(msg, want) == NULL)
+        fail_msg("expected '%s' in: %s", want, msg);
+}
+
+static void test_phases_duplicates_rejected(void **state)
+{
+    const char *a = put("part1.csv", part1), *b = put("part2.csv", part2);
+    const char *out = put("out.csv", "keep me\n");
+    const char *pout = put("out.phases.csv", "keep me too\n");
+    char msg[2048];
+
+    /* The same case profiled by both shards. */
+    put("part1.phases.csv", phases1);
+    put("part2.phases.csv", BENCH_PHASES_HEADER "\n"
+        PH_1X1 "120,0,0.08,0,0.002,0.01,0.082\n"
+        PH_IM2COL "1,40,0.2,0.4,0.05,0.01,0.2,0.66\n");
+    assert_int_equal(merge_said(out, a, b, msg, sizeof msg), 2);
+    expect_said(msg, "part2.phases.csv:3: duplicate of ");
+    expect_said(msg, "part1.phases.csv:2:");
+
+    /* And twice in one phases table. */
+    put("part2.phases.csv", phases2);
+    put("part1.phases.csv", BENCH_PHASES_HEADER "\n"
+        PH_IM2COL "1,40,0.1,0.5,0.05,0.01,0.2,0.66\n"
+        PH_IM2COL "1,41,0.1,0.5,0.05,0.01,0.2,0.66\n");
+    assert_int_equal(merge_said(out, a, b, msg, sizeof msg), 2);
+    expect_said(msg, "part1.phases.csv:3: duplicate of ");
+    expect_said(msg, "part1.phases.csv:2:");
+
+    expect_untouched(out, "keep me\n");
+    expect_untouched(pout, "keep me too\n");
+    expect_no_temporaries();
+}
+
+/* A phases row is kept only beside its case's row: bench leaves one
+ * without it when killed between the two. */
+static void test_orphan_phases_dropped(void **state)
+{
+    const char *a = put("part1.csv", part1), *b = put("part2.csv", part2);
+    const char *out = put("all.csv", "old contents\n");
+    bench_phases_table pa, all;
+    char msg[2048];
+
+    put("part1.phases.csv", phases1);
+    put("part2.phases.csv", BENCH_PHASES_HEADER "\n"
+        "s,s:conv7,mb1ic8ih9oc8kh1,conv1x1,1,9,0,1,0,0,0,1\n");
+    assert_int_equal(merge_said(out, a, b, msg, sizeof msg), 0);
+    expect_said(msg, "part2.phases.csv:2:");
+    read_phases("part1.phases.csv", &pa);
+    read_phases("all.phases.csv", &all);
+    assert_int_equal(all.n, pa.n);
+    for (int i = 0; i < pa.n; i++)
+        expect_same_phases(&all.rows[i], &pa.rows[i]);
+    bench_phases_table_free(&all);
+
+    /* Beside the other shard's table, a case is still an orphan. */
+    put("part2.phases.csv", BENCH_PHASES_HEADER "\n"
+        PH_IM2COL "1,40,0.1,0.5,0.05,0.01,0.2,0.66\n");
+    put("part1.phases.csv", BENCH_PHASES_HEADER "\n");
+    assert_int_equal(merge_said(out, a, b, msg, sizeof msg), 0);
+    expect_said(msg, "part2.phases.csv:2:");
+    assert_false(exists("all.phases.csv"));
+    bench_phases_table_free(&pa);
     expect_no_temporaries();
 }
 
@@ -160,6 +355,8 @@ static void test_bad_input(void **state)
     assert_int_equal(merge(out, a, cut), 2);
     assert_int_equal(merge(out, a, missing), 2);
     assert_int_equal(merge_main(2, argv), 2);
+    put("part1.phases.csv", PH_IM2COL "1,40,0.1,0.5,0.05,0.01,0.2,0.66\n");
+    assert_int_equal(merge(out, a, NULL), 2);
     expect_untouched(out, "keep me\n");
     expect_no_temporaries();
 }
@@ -167,10 +364,18 @@ static void test_bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_disjoint_shards),
-        cmocka_unit_test(test_duplicates_rejected),
-        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test_setup_teardown(test_disjoint_shards, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_rejected, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_phases_joined, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_phases_duplicates_rejected,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orphan_phases_dropped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
     };
 
-    return cmocka_run_group_tests_name("merge", tests, setup, teardown);
+    return cmocka_run_group_tests_name("merge", tests, NULL, NULL);
 }
