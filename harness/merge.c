@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PATH_CAP 4200
@@ -286,6 +287,13 @@ static int write_temp(const char *path, char *tmp,
 
     if (snprintf(tmp, PATH_CAP, "%s.tmpXXXXXX", path) < PATH_CAP)
         fd = mkstemp(tmp);
+    /* mkstemp makes it private; a results table is as readable as the
+     * ones bench writes. */
+    if (fd >= 0 && fchmod(fd, 0644) != 0) {
+        close(fd);
+        unlink(tmp);
+        fd = -1;
+    }
     if (fd >= 0 && (f = fdopen(fd, "w")) == NULL)
         close(fd);
     if (f == NULL) {
