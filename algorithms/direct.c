@@ -223,6 +223,15 @@ static void layout_init(direct_layout *l, const conv_desc *d, int threads)
     l->ocgs = l->depthwise ? l->icb : ceil_div(l->ocb, DIRECT_MAX_NB);
     image_bytes = l->groups * l->icb * DIRECT_LANES * l->rows.in
                   * l->cols.in * (int64_t)sizeof(float);
+    /*
+     * TODO: layers with a short sum per output ((C/G)*R*S of 27 to 64)
+     * spend 20-40% of their time in the two NCHW transposes, which the
+     * onednn rows do not count: resnet_50 res2a_branch2a 0.76x and
+     * res2a_branch2c 0.73x onednn, mobilenet_v1 conv1 and conv_pw_1
+     * 0.57x. Broadcasting from x's planes in place measured worse
+     * (64 to 512 prefetch streams); fusing the input transpose into the
+     * tile loop of the first oc group might not.
+     */
     /* Threads that pack a whole image together then read each other's
      * halves. Bands of a 1x1 layer (no halo to pack twice) that split
      * evenly keep each thread on its own rows, if every band can read
