@@ -178,7 +178,7 @@ static conv_status runs_build(direct_dim *dp)
 }
 
 /* Rows per band: about `pixels` pixels, fewer until the `items` items a
- * band makes give each thread two or more and keep them 90% busy. */
+ * band makes give each thread one or more and keep them 90% busy. */
 static int64_t band_rows(const conv_desc *d, int64_t pixels, int64_t items,
                          int threads)
 {
@@ -189,7 +189,7 @@ static int64_t band_rows(const conv_desc *d, int64_t pixels, int64_t items,
         double busiest = (double)ceil_div(n, threads) * (double)rows;
         double even = (double)items * (double)d->p / threads;
 
-        if (n >= 2 * threads && even >= 0.9 * busiest)
+        if (n >= threads && even >= 0.9 * busiest)
             break;
     }
     return rows;
