@@ -75,4 +75,7 @@ void conv_free(void *p);
 /* Checked size arithmetic: 0 and *out untouched on overflow. */
 int conv_mul_size(size_t a, size_t b, size_t *out);
 
+/* Writes bytes as "7.2 MiB", "12.0 KiB" or "96 B", for plan lines. */
+void conv_format_bytes(size_t bytes, char *buf, size_t n);
+
 #endif

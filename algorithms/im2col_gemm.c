@@ -12,23 +12,12 @@
  * w[K][CG][R][S] is already row-major [K][CG*R*S], so each group's weights
  * are a plain matrix slice.
  */
-#include "algo.h"
+#include "gemm_items.h"
 
 #include <cblas.h>
 #include <limits.h>
-#include <omp.h>
 #include <stdio.h>
 #include <string.h>
-
-/* Below this many multiply-adds one GEMM gains little from OpenBLAS
- * threads, so independent (image, group) items go one per thread. */
-#define SMALL_GEMM_MACS ((int64_t)1 << 21)
-
-typedef struct im2col_state {
-    float *w;       /* [K][CG*R*S], a copy of the caller's weights */
-    float *b;       /* [K] */
-    int has_bias;
-} im2col_state;
 
 /* The patch matrix of one item: rows (CG*R*S) by cols (P*Q). */
 static int64_t patch_rows(const conv_desc *d)
@@ -39,22 +28,6 @@ static int64_t patch_rows(const conv_desc *d)
 static int64_t patch_cols(const conv_desc *d)
 {
     return d->p * d->q;
-}
-
-/*
- * Whether execute runs the (image, group) items one per thread, each with
- * its own patch matrix and a single-threaded SGEMM, instead of one item
- * at a time with the unfold and SGEMM threaded.
- */
-static int per_item_threads(const conv_desc *d, int threads)
-{
-    int64_t items = d->n * d->groups;
-    int64_t macs = d->k / d->groups * patch_rows(d) * patch_cols(d);
-
-    if (threads < 2 || items < threads)
-        return 0;
-    return items % threads == 0 || items >= 4 * (int64_t)threads
-           || macs < SMALL_GEMM_MACS;
 }
 
 static int im2col_applies(const conv_desc *d, char *why, size_t n)
@@ -76,57 +49,12 @@ static int im2col_applies(const conv_desc *d, char *why, size_t n)
  */
 static size_t im2col_workspace(const conv_desc *d, int threads)
 {
-    size_t copies = per_item_threads(d, threads) ? (size_t)threads : 1;
-    size_t bytes;
-
-    if (!conv_mul_size((size_t)patch_rows(d), (size_t)patch_cols(d), &bytes)
-        || !conv_mul_size(bytes, sizeof(float), &bytes)
-        || !conv_mul_size(bytes, copies, &bytes))
-        return SIZE_MAX;
-    return bytes;
-}
-
-static void im2col_destroy(void *state)
-{
-    im2col_state *st = state;
-
-    if (st == NULL)
-        return;
-    conv_free(st->w);
-    conv_free(st->b);
-    conv_free(st);
+    return gemm_workspace(d, threads, patch_rows(d), patch_cols(d));
 }
 
 static conv_status im2col_create(const conv_ctx *ctx, void **state)
 {
-    const conv_desc *d = ctx->desc;
-    im2col_state *st = conv_alloc(sizeof *st);
-
-    if (st == NULL)
-        return conv_fail(CONV_ENOMEM, "im2col_gemm: cannot allocate state");
-    st->w = conv_alloc((size_t)conv_desc_weight_elems(d) * sizeof(float));
-    st->b = conv_alloc((size_t)d->k * sizeof(float));
-    st->has_bias = 0;
-    if (st->w == NULL || st->b == NULL) {
-        im2col_destroy(st);
-        return conv_fail(CONV_ENOMEM, "im2col_gemm: cannot allocate %lld "
-                         "weights", (long long)conv_desc_weight_elems(d));
-    }
-    *state = st;
-    return CONV_OK;
-}
-
-static conv_status im2col_set_weights(const conv_ctx *ctx, void *state,
-                                      const float *w, const float *b)
-{
-    const conv_desc *d = ctx->desc;
-    im2col_state *st = state;
-
-    memcpy(st->w, w, (size_t)conv_desc_weight_elems(d) * sizeof(float));
-    st->has_bias = b != NULL;
-    if (b != NULL)
-        memcpy(st->b, b, (size_t)d->k * sizeof(float));
-    return CONV_OK;
+    return gemm_weights_create(ctx, "im2col_gemm", state);
 }
 
 /*
@@ -192,23 +120,8 @@ static void unfold(const conv_desc *d, const float *xg, float *patches,
     }
 }
 
-/* y's slice of one item: bias first, so the SGEMM accumulates onto it. */
-static float init_output(const conv_desc *d, const im2col_state *st,
-                         int64_t g, float *yg)
-{
-    int64_t kg = d->k / d->groups;
-    int64_t cols = patch_cols(d);
-
-    if (!st->has_bias)
-        return 0.0f;
-    for (int64_t k = 0; k < kg; k++)
-        for (int64_t i = 0; i < cols; i++)
-            yg[k * cols + i] = st->b[g * kg + k];
-    return 1.0f;
-}
-
 /* One (image, group) item: unfold, then SGEMM into y's slice. */
-static void run_item(const conv_ctx *ctx, const im2col_state *st,
+static void run_item(const conv_ctx *ctx, const gemm_weights *st,
                      const float *x, float *y, int64_t item,
                      float *patches, int threads)
 {
@@ -222,56 +135,22 @@ static void run_item(const conv_ctx *ctx, const im2col_state *st,
 
     unfold(d, x + (n * d->c + g * cg) * d->h * d->w, patches, threads);
     t1 = ctx->profile ? conv_now() : 0;
-    beta = init_output(d, st, g, yg);
+    beta = gemm_init_output(d, st, g, yg);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)kg,
                 (int)cols, (int)rows, 1.0f, st->w + g * kg * rows,
                 (int)rows, patches, (int)cols, beta, yg, (int)cols);
-
-    /* Only the item-at-a-time path records phases (see execute). */
-    if (ctx->profile != NULL && !omp_in_parallel()) {
-        ctx->profile->input_transform += t1 - t0;
-        ctx->profile->multiply += conv_now() - t1;
-    }
+    gemm_record_item(ctx, t0, t1);
 }
 
 static conv_status im2col_execute(const conv_ctx *ctx, void *state,
                                   const float *x, float *y, void *ws)
 {
     const conv_desc *d = ctx->desc;
-    const im2col_state *st = state;
-    int64_t items = d->n * d->groups;
     size_t elems = (size_t)(patch_rows(d) * patch_cols(d));
-    double t0 = ctx->profile ? conv_now() : 0;
 
-    if (!per_item_threads(d, ctx->threads)) {
-        for (int64_t i = 0; i < items; i++)
-            run_item(ctx, st, x, y, i, ws, ctx->threads);
-        return CONV_OK;
-    }
-
-    /* Items one per thread, each with its own patch matrix; OpenBLAS
-     * sees it is inside a parallel region and stays single-threaded.
-     * The threads' phases interleave, so the region counts as multiply. */
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
-    for (int64_t i = 0; i < items; i++) {
-        float *patches = (float *)ws + (size_t)omp_get_thread_num() * elems;
-
-        run_item(ctx, st, x, y, i, patches, 1);
-    }
-    if (ctx->profile != NULL)
-        ctx->profile->multiply += conv_now() - t0;
+    /* Each thread working on its own item unfolds into its own matrix. */
+    gemm_run_items(ctx, state, x, y, ws, elems, run_item);
     return CONV_OK;
-}
-
-/* bytes as "7.2 MiB", "12.0 KiB" or "96 B". */
-static void format_bytes(size_t bytes, char *buf, size_t n)
-{
-    if (bytes >= ((size_t)1 << 20))
-        snprintf(buf, n, "%.1f MiB", (double)bytes / (1 << 20));
-    else if (bytes >= 1024)
-        snprintf(buf, n, "%.1f KiB", (double)bytes / 1024);
-    else
-        snprintf(buf, n, "%zu B", bytes);
 }
 
 static void im2col_describe(const conv_ctx *ctx, const void *state,
@@ -280,10 +159,10 @@ static void im2col_describe(const conv_ctx *ctx, const void *state,
     const conv_desc *d = ctx->desc;
     char ws[32];
 
-    format_bytes(im2col_workspace(d, ctx->threads), ws, sizeof ws);
+    conv_format_bytes(im2col_workspace(d, ctx->threads), ws, sizeof ws);
     snprintf(buf, n, "im2col_gemm: patch matrix %lldx%lld%s, ws %s",
              (long long)patch_rows(d), (long long)patch_cols(d),
-             per_item_threads(d, ctx->threads) ? " per thread" : "", ws);
+             gemm_per_item_threads(d, ctx->threads) ? " per thread" : "", ws);
 }
 
 const conv_algo conv_algo_im2col_gemm = {
@@ -291,8 +170,8 @@ const conv_algo conv_algo_im2col_gemm = {
     .applies = im2col_applies,
     .workspace_bytes = im2col_workspace,
     .create = im2col_create,
-    .set_weights = im2col_set_weights,
+    .set_weights = gemm_weights_set,
     .execute = im2col_execute,
     .describe = im2col_describe,
-    .destroy = im2col_destroy,
+    .destroy = gemm_weights_destroy,
 };

@@ -86,3 +86,13 @@ int conv_mul_size(size_t a, size_t b, size_t *out)
     *out = a * b;
     return 1;
 }
+
+void conv_format_bytes(size_t bytes, char *buf, size_t n)
+{
+    if (bytes >= ((size_t)1 << 20))
+        snprintf(buf, n, "%.1f MiB", (double)bytes / (1 << 20));
+    else if (bytes >= 1024)
+        snprintf(buf, n, "%.1f KiB", (double)bytes / 1024);
+    else
+        snprintf(buf, n, "%zu B", bytes);
+}
