@@ -60,6 +60,49 @@ int bench_flag_value(int argc, char **argv, int *i, const char *name,
     return 1;
 }
 
+int bench_int_flag(int argc, char **argv, int *i, const char *name,
+                   int64_t min, int64_t max, int64_t *out)
+{
+    const char *v = NULL;
+    int r = bench_flag_value(argc, argv, i, name, &v);
+
+    if (r <= 0)
+        return r;
+    return bench_parse_int(name, v, min, max, out) != 0 ? -1 : 1;
+}
+
+int bench_run_flag(int argc, char **argv, int *i, int *threads,
+                   int64_t *mb)
+{
+    int64_t n;
+    int r;
+
+    if ((r = bench_int_flag(argc, argv, i, "--threads", 1, 1024, &n)) > 0)
+        *threads = (int)n;
+    if (r != 0)
+        return r;
+    return bench_int_flag(argc, argv, i, "--mb", 1, INT32_MAX, mb);
+}
+
+int bench_add_descriptor(bench_suite *bare, const char *text, int64_t mb)
+{
+    char err[512];
+    bench_shape *s = realloc(bare->shapes,
+                             (size_t)(bare->n + 1) * sizeof *s);
+
+    if (s == NULL) {
+        bench_error("out of memory reading descriptors");
+        return -1;
+    }
+    bare->shapes = s;
+    if (bench_shape_parse(text, mb, &s[bare->n], err, sizeof err) != 0) {
+        bench_error("'%s': %s", text, err);
+        return -1;
+    }
+    bare->n++;
+    return 0;
+}
+
 static int known_name(const char *name, const char *const *extra)
 {
     for (int i = 0; i < conv_algo_count(); i++)

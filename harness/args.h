@@ -2,6 +2,8 @@
 #ifndef BENCH_ARGS_H
 #define BENCH_ARGS_H
 
+#include "shapes.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +27,27 @@ int bench_parse_int(const char *flag, const char *text, int64_t min,
  */
 int bench_flag_value(int argc, char **argv, int *i, const char *name,
                      const char **value);
+
+/*
+ * bench_flag_value for a flag taking an integer in [min, max]: 1 with
+ * *out set, 0 if argv[*i] is another argument, -1 after a message.
+ */
+int bench_int_flag(int argc, char **argv, int *i, const char *name,
+                   int64_t min, int64_t max, int64_t *out);
+
+/*
+ * The flags every measuring command takes: --threads T (1 to 1024) into
+ * *threads and --mb N (the batch, 1 to 2^31-1) into *mb. Returns like
+ * bench_int_flag.
+ */
+int bench_run_flag(int argc, char **argv, int *i, int *threads,
+                   int64_t *mb);
+
+/*
+ * Parses descriptor `text` with batch `mb` and appends it to `bare`.
+ * Returns 0, or -1 after a message naming the descriptor.
+ */
+int bench_add_descriptor(bench_suite *bare, const char *text, int64_t mb);
 
 /*
  * Splits a comma-separated list of algorithm names; every name must be a

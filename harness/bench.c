@@ -99,21 +99,10 @@ static int parse_shard(const char *v, bench_opts *o)
 static int number_flag(int argc, char **argv, int *i, bench_opts *o)
 {
     const char *v = NULL;
-    int64_t n;
     int r;
 
-    if ((r = bench_flag_value(argc, argv, i, "--threads", &v)) != 0) {
-        if (r < 0 || bench_parse_int("--threads", v, 1, 1024, &n) != 0)
-            return -1;
-        o->threads = (int)n;
-        return 1;
-    }
-    if ((r = bench_flag_value(argc, argv, i, "--mb", &v)) != 0) {
-        if (r < 0 || bench_parse_int("--mb", v, 1, INT32_MAX, &n) != 0)
-            return -1;
-        o->mb = n;
-        return 1;
-    }
+    if ((r = bench_run_flag(argc, argv, i, &o->threads, &o->mb)) != 0)
+        return r;
     if ((r = bench_flag_value(argc, argv, i, "--shard", &v)) != 0)
         return r < 0 || parse_shard(v, o) != 0 ? -1 : 1;
     return 0;
@@ -206,25 +195,6 @@ typedef struct bench_shapes {
     int n;
 } bench_shapes;
 
-static int add_bare(bench_suite *bare, const char *text, int64_t mb)
-{
-    char err[512];
-    bench_shape *s = realloc(bare->shapes,
-                             (size_t)(bare->n + 1) * sizeof *s);
-
-    if (s == NULL) {
-        bench_error("out of memory reading descriptors");
-        return -1;
-    }
-    bare->shapes = s;
-    if (bench_shape_parse(text, mb, &s[bare->n], err, sizeof err) != 0) {
-        bench_error("'%s': %s", text, err);
-        return -1;
-    }
-    bare->n++;
-    return 0;
-}
-
 static int list_shapes(bench_shapes *sh)
 {
     int total = sh->suite.n + sh->bare.n, n = 0;
@@ -252,7 +222,7 @@ static int load_shapes(const bench_opts *o, bench_shapes *sh)
     char err[1024];
 
     for (int i = 0; i < o->ndescs; i++)
-        if (add_bare(&sh->bare, o->descs[i], o->mb) != 0)
+        if (bench_add_descriptor(&sh->bare, o->descs[i], o->mb) != 0)
             return -1;
     if (o->suite != NULL
         && bench_suite_load(o->suite, o->mb, &sh->suite, err,

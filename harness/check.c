@@ -329,47 +329,16 @@ static int check_flag(int argc, char **argv, int *i, check_opts *o,
         in->isa = v;
         return r;
     }
-    if ((r = bench_flag_value(argc, argv, i, "--threads", &v)) != 0) {
-        if (r < 0 || bench_parse_int("--threads", v, 1, 1024, &n) != 0)
-            return -1;
-        o->threads = (int)n;
-        return 1;
-    }
-    if ((r = bench_flag_value(argc, argv, i, "--mb", &v)) != 0) {
-        if (r < 0 || bench_parse_int("--mb", v, 1, INT32_MAX, &n) != 0)
-            return -1;
-        o->mb = n;
-        return 1;
-    }
-    if ((r = bench_flag_value(argc, argv, i, "--seed", &v)) != 0) {
-        if (r < 0 || bench_parse_int("--seed", v, 0, INT64_MAX, &n) != 0)
-            return -1;
+    if ((r = bench_run_flag(argc, argv, i, &o->threads, &o->mb)) != 0)
+        return r;
+    if ((r = bench_int_flag(argc, argv, i, "--seed", 0, INT64_MAX, &n)) > 0)
         o->seed = (uint64_t)n;
-        return 1;
-    }
+    if (r != 0)
+        return r;
     if (strcmp(argv[*i], "--no-onednn") == 0) {
         o->onednn = 0;
         return 1;
     }
-    return 0;
-}
-
-static int add_bare(bench_suite *bare, const char *text, int64_t mb)
-{
-    char err[512];
-    bench_shape *s = realloc(bare->shapes,
-                             (size_t)(bare->n + 1) * sizeof *s);
-
-    if (s == NULL) {
-        bench_error("out of memory reading descriptors");
-        return -1;
-    }
-    bare->shapes = s;
-    if (bench_shape_parse(text, mb, &s[bare->n], err, sizeof err) != 0) {
-        bench_error("'%s': %s", text, err);
-        return -1;
-    }
-    bare->n++;
     return 0;
 }
 
@@ -394,7 +363,7 @@ static int check_args(int argc, char **argv, check_opts *o, check_input *in)
         in->descs[in->ndescs++] = argv[i];
     }
     for (i = 0; i < in->ndescs; i++)
-        if (add_bare(&in->bare, in->descs[i], o->mb) != 0)
+        if (bench_add_descriptor(&in->bare, in->descs[i], o->mb) != 0)
             return -1;
     for (i = 0; i < in->nsuites; i++)
         if (bench_suite_load(in->suite_names[i], o->mb, &in->suites[i],

@@ -121,15 +121,12 @@ static const char peak_usage[] =
 static int peak_args(int argc, char **argv, int *threads)
 {
     for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
         int64_t n;
-        int r = bench_flag_value(argc, argv, &i, "--threads", &v);
+        int r = bench_int_flag(argc, argv, &i, "--threads", 1, 1024, &n);
 
         if (r < 0)
             return -1;
         if (r > 0) {
-            if (bench_parse_int("--threads", v, 1, 1024, &n) != 0)
-                return -1;
             *threads = (int)n;
             continue;
         }

@@ -70,27 +70,6 @@ static void print_usage(void)
 
 /* ---- options ---- */
 
-static int number_flag(int argc, char **argv, int *i, tune_opts *o)
-{
-    const char *v = NULL;
-    int64_t n;
-    int r;
-
-    if ((r = bench_flag_value(argc, argv, i, "--threads", &v)) != 0) {
-        if (r < 0 || bench_parse_int("--threads", v, 1, 1024, &n) != 0)
-            return -1;
-        o->threads = (int)n;
-        return 1;
-    }
-    if ((r = bench_flag_value(argc, argv, i, "--mb", &v)) != 0) {
-        if (r < 0 || bench_parse_int("--mb", v, 1, INT32_MAX, &n) != 0)
-            return -1;
-        o->mb = n;
-        return 1;
-    }
-    return 0;
-}
-
 static int tune_flag(int argc, char **argv, int *i, tune_opts *o)
 {
     const char *v = NULL;
@@ -110,7 +89,7 @@ static int tune_flag(int argc, char **argv, int *i, tune_opts *o)
             snprintf(o->tuning, sizeof o->tuning, "%s", v);
         return r;
     }
-    return number_flag(argc, argv, i, o);
+    return bench_run_flag(argc, argv, i, &o->threads, &o->mb);
 }
 
 /* Every library algorithm but auto, which reads what tune writes. */
