@@ -18,6 +18,7 @@
 #include "direct.h"
 
 #include <immintrin.h>
+#include <stdint.h>
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -68,14 +69,14 @@ INLINE void channel_step(__m256 *acc, const float *const *x,
  * nic channels a step: 8, or the tail.
  */
 INLINE void taps(__m256 *acc, const direct_tile *t, const float **xp,
-                 const float **wp, int steps, const int nic, const int nb,
-                 const int px)
+                 const float **wp, int64_t steps, const int nic,
+                 const int nb, const int px)
 {
     const float *w = *wp;
     const ptrdiff_t w_s = (ptrdiff_t)64 * nb;
     int r = 0, s = 0;
 
-    for (int k = 0; k < steps; k++) {
+    for (int64_t k = 0; k < steps; k++) {
         ptrdiff_t jump = t->x_s;
 
         #pragma GCC unroll 8
@@ -110,7 +111,7 @@ INLINE void taps(__m256 *acc, const direct_tile *t, const float **xp,
  * bumps per channel, which layers with 3 input channels (conv1) feel.
  * Edge tiles are rare enough for the variable loop. */
 INLINE void tail_taps(__m256 *acc, const direct_tile *t, const float **xp,
-                      const float **wp, int steps, const int nb,
+                      const float **wp, int64_t steps, const int nb,
                       const int px)
 {
     switch (t->tail) {
@@ -127,7 +128,7 @@ INLINE void tail_taps(__m256 *acc, const direct_tile *t, const float **xp,
 INLINE void tile_body(const direct_tile *t, const float *x, float *y,
                       const int nb, const int px)
 {
-    const int per_block = t->nr * t->ns;
+    const int64_t per_block = (int64_t)t->nr * t->ns;
     const float *w = t->w, *xp[DIRECT_MAX_PX];
     __m256 acc[DIRECT_ACCS];
 

@@ -8,6 +8,7 @@
 #include "direct.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* acc[j][l] += w[l] * x[j * x_px] for px pixels: one oc block, one
  * input channel. */
@@ -27,11 +28,12 @@ static void lanes_c(float (*restrict acc)[DIRECT_LANES],
 /* The walk of taps() in direct_avx2.c, lane by lane. */
 static void taps_c(float (*restrict acc)[DIRECT_LANES],
                    const direct_tile *t, const float **xp, const float **wp,
-                   int steps, int nic)
+                   int64_t steps, int nic)
 {
     const float *x = *xp, *w = *wp;
+    int r = 0, s = 0;
 
-    for (int k = 0, r = 0, s = 0; k < steps; k++) {
+    for (int64_t k = 0; k < steps; k++) {
         for (int i = 0; i < nic; i++)
             for (int ob = 0; ob < t->nb; ob++)
                 lanes_c(acc + ob * t->px, w + (i * t->nb + ob) * DIRECT_LANES,
@@ -78,9 +80,9 @@ static void tile_c1(const direct_tile *t)
     const float *x = t->x, *w = t->w;
 
     load_acc(acc, t);
-    taps_c(acc, t, &x, &w, t->n_cb * t->nr * t->ns, DIRECT_LANES);
+    taps_c(acc, t, &x, &w, (int64_t)t->n_cb * t->nr * t->ns, DIRECT_LANES);
     if (t->tail > 0)
-        taps_c(acc, t, &x, &w, t->nr * t->ns, t->tail);
+        taps_c(acc, t, &x, &w, (int64_t)t->nr * t->ns, t->tail);
     store_acc(acc, t);
 }
 
