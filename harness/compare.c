@@ -4,22 +4,17 @@
  * chart of the ratios.
  */
 #include "compare.h"
+#include "gnuplot.h"
 
 #include "args.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char **environ;
 
 #define DEFAULT_FLOOR 0.03
 
@@ -265,66 +260,6 @@ static int write_dat(const char *path, const pair *p, int n)
 
 /* ---- the chart ---- */
 
-/* The scripts' directory: $CONVBENCH_PLOTS, else harness/plots or
- * share/convbench/plots beside the executable's directory. */
-static int find_script(char *path, size_t n)
-{
-    const char *env = getenv("CONVBENCH_PLOTS");
-    const char *const rel[] = {"/../harness/plots",
-                               "/../share/convbench/plots"};
-    char exe[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-
-    exe[k > 0 ? k : 0] = '\0';
-    *(strrchr(exe, '/') ? strrchr(exe, '/') : exe) = '\0';
-    for (int i = env && *env ? -1 : 0; i < 2; i++) {
-        int len = snprintf(path, n, "%s%s/compare.gp", i < 0 ? env : exe,
-                           i < 0 ? "" : rel[i]);
-
-        if (len > 0 && (size_t)len < n && access(path, R_OK) == 0)
-            return 0;
-        if (i < 0)
-            break;
-    }
-    bench_error("cannot find compare.gp (in $CONVBENCH_PLOTS or "
-                "harness/plots beside %s); set CONVBENCH_PLOTS to "
-                "harness/plots", exe);
-    return -1;
-}
-
-/* gnuplot's single-quoted string: '' stands for '. */
-static void gp_quote(char *buf, size_t n, const char *name, const char *v)
-{
-    size_t at = (size_t)snprintf(buf, n, "%s='", name);
-
-    for (; *v && at + 4 < n; v++) {
-        if (*v == '\'')
-            buf[at++] = '\'';
-        buf[at++] = *v;
-    }
-    snprintf(buf + at, n - at, "'; ");
-}
-
-static int run_gnuplot(const char *script, const char *vars)
-{
-    char *argv[] = {"gnuplot", "-e", (char *)vars, (char *)script, NULL};
-    pid_t pid;
-    int st = 0, err;
-
-    err = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ);
-    if (err) {
-        bench_error("cannot run gnuplot (%s); install it: apt-get install "
-                    "gnuplot-nox", strerror(err));
-        return -1;
-    }
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        continue;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-        return 0;
-    bench_error("gnuplot failed drawing with %s", script);
-    return -1;
-}
-
 /* A log range around 1 and every ratio, with a margin. */
 static void ratio_range(const pair *p, int n, double *lo, double *hi)
 {
@@ -338,30 +273,33 @@ static void ratio_range(const pair *p, int n, double *lo, double *hi)
 
 static int draw(const char *dir, const char *title, const pair *p, int n)
 {
+    char plots[PATH_MAX], script[PATH_MAX + 16], file[PATH_MAX + 16];
+    strbuf vars = sb_new();
     double lo, hi;
-    char script[PATH_MAX], vars[6 * PATH_MAX], q[3][2 * PATH_MAX];
-    char datafile[PATH_MAX + 16], outfile[PATH_MAX + 16];
-    char plotsdir[PATH_MAX];
+    int rc;
 
-    if (find_script(script, sizeof script) != 0)
+    if (gp_find_scripts(plots, sizeof plots) != 0)
         return -1;
-    snprintf(plotsdir, sizeof plotsdir, "%s", script);
-    *strrchr(plotsdir, '/') = '\0';
-    snprintf(datafile, sizeof datafile, "%s/compare.dat", dir);
-    snprintf(outfile, sizeof outfile, "%s/compare", dir);
-    gp_quote(q[0], sizeof q[0], "datafile", datafile);
-    gp_quote(q[1], sizeof q[1], "outfile", outfile);
-    gp_quote(q[2], sizeof q[2], "plotsdir", plotsdir);
+    snprintf(script, sizeof script, "%s/compare.gp", plots);
+    snprintf(file, sizeof file, "%s/compare.dat", dir);
+    gp_str(&vars, "datafile", file);
+    snprintf(file, sizeof file, "%s/compare", dir);
+    gp_str(&vars, "outfile", file);
+    gp_str(&vars, "plotsdir", plots);
+    gp_str(&vars, "what", title);
     ratio_range(p, n, &lo, &hi);
-    if (snprintf(vars, sizeof vars, "%s%s%swhat='%s'; nrow=%d; ylo=%g; "
-                 "yhi=%g; width=%d; height=600", q[0], q[1], q[2], title,
-                 n, lo, hi,
-                 n < 38 ? 1000 : n > 350 ? 6000 : n * 16 + 400)
-        >= (int)sizeof vars) {
-        bench_error("%s: path too long for gnuplot's arguments", dir);
+    gp_num(&vars, "nrow", n);
+    gp_num(&vars, "ylo", lo);
+    gp_num(&vars, "yhi", hi);
+    gp_num(&vars, "width", n < 38 ? 1000 : n > 350 ? 6000 : n * 16 + 400);
+    gp_num(&vars, "height", 600);
+    if (vars.s == NULL) {
+        bench_error("out of memory passing variables to gnuplot");
         return -1;
     }
-    return run_gnuplot(script, vars);
+    rc = gp_run(script, vars.s, NULL);
+    free(vars.s);
+    return rc;
 }
 
 /* B's path without ".csv", "_vs_", A's file name without ".csv". */
