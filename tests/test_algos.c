@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "util.h"
+
 #define DEFAULT_SEED 20240611u
 
 typedef struct shape {
@@ -150,22 +152,14 @@ typedef struct fixture {
     float *y, *y2, *x_copy, *w_scratch, *b_scratch;
 } fixture;
 
-static void *alloc_or_fail(size_t count, size_t size)
-{
-    void *p = calloc(count ? count : 1, size);
-
-    assert_non_null(p);
-    return p;
-}
-
 static void dataset_alloc(const fixture *f, dataset *ds)
 {
-    ds->x = alloc_or_fail((size_t)f->nx, sizeof(float));
-    ds->w = alloc_or_fail((size_t)f->nw, sizeof(float));
-    ds->b = f->s->bias ? alloc_or_fail((size_t)f->d.k, sizeof(float))
+    ds->x = test_alloc((size_t)f->nx, sizeof(float));
+    ds->w = test_alloc((size_t)f->nw, sizeof(float));
+    ds->b = f->s->bias ? test_alloc((size_t)f->d.k, sizeof(float))
                        : NULL;
-    ds->yref = alloc_or_fail((size_t)f->ny, sizeof(double));
-    ds->beta = alloc_or_fail((size_t)f->ny, sizeof(double));
+    ds->yref = test_alloc((size_t)f->ny, sizeof(double));
+    ds->beta = test_alloc((size_t)f->ny, sizeof(double));
 }
 
 static void dataset_free(dataset *ds)
@@ -201,7 +195,7 @@ static void fill_real(const fixture *f, dataset *ds)
 static int fixture_setup(void **state)
 {
     const shape *s = *state;
-    fixture *f = alloc_or_fail(1, sizeof *f);
+    fixture *f = test_alloc(1, sizeof *f);
     uint64_t seed = base_seed + 16 * (uint64_t)(s - shapes);
 
     f->s = s;
@@ -221,11 +215,11 @@ static int fixture_setup(void **state)
     assert_int_equal(ref_conv(&f->d, f->real.x, f->real.w, f->real.b,
                               f->real.yref, f->real.beta), CONV_OK);
 
-    f->y = alloc_or_fail((size_t)f->ny, sizeof(float));
-    f->y2 = alloc_or_fail((size_t)f->ny, sizeof(float));
-    f->x_copy = alloc_or_fail((size_t)f->nx, sizeof(float));
-    f->w_scratch = alloc_or_fail((size_t)f->nw, sizeof(float));
-    f->b_scratch = alloc_or_fail((size_t)f->d.k, sizeof(float));
+    f->y = test_alloc((size_t)f->ny, sizeof(float));
+    f->y2 = test_alloc((size_t)f->ny, sizeof(float));
+    f->x_copy = test_alloc((size_t)f->nx, sizeof(float));
+    f->w_scratch = test_alloc((size_t)f->nw, sizeof(float));
+    f->b_scratch = test_alloc((size_t)f->d.k, sizeof(float));
     *state = f;
     return 0;
 }
@@ -243,12 +237,6 @@ static int fixture_teardown(void **state)
     free(f->b_scratch);
     free(f);
     return 0;
-}
-
-static void poison(float *a, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        a[i] = NAN;
 }
 
 /* Fails the test with the algorithm, the shape, the seed and `what`. */
@@ -294,8 +282,8 @@ static void give_weights(fixture *f, conv_plan *plan, const char *algo,
     if (st != CONV_OK)
         report(f, algo, threads, ds, "set_weights: %s (%s)",
                conv_status_str(st), conv_reason());
-    poison(f->w_scratch, f->nw);
-    poison(f->b_scratch, f->d.k);
+    test_poison(f->w_scratch, f->nw);
+    test_poison(f->b_scratch, f->d.k);
 }
 
 /* The output against the reference under the algorithm's tolerance. */
@@ -328,14 +316,14 @@ static void run_twice(fixture *f, conv_plan *plan, const char *algo,
     conv_status st;
 
     memcpy(f->x_copy, ds->x, (size_t)f->nx * sizeof(float));
-    poison(f->y, f->ny);
+    test_poison(f->y, f->ny);
     st = conv_execute(plan, f->x_copy, f->y);
     if (st != CONV_OK)
         report(f, algo, threads, ds, "execute: %s (%s)",
                conv_status_str(st), conv_reason());
     compare(f, algo, threads, ds);
 
-    poison(f->y2, f->ny);
+    test_poison(f->y2, f->ny);
     st = conv_execute(plan, f->x_copy, f->y2);
     if (st != CONV_OK)
         report(f, algo, threads, ds, "second execute: %s (%s)",
@@ -522,18 +510,6 @@ static void test_call_order(void **state)
     }
 }
 
-static uint64_t seed_from_env(void)
-{
-    const char *s = getenv("TEST_SEED");
-    char *end;
-    unsigned long long v;
-
-    if (s == NULL || *s == '\0')
-        return DEFAULT_SEED;
-    v = strtoull(s, &end, 10);
-    return *end == '\0' ? (uint64_t)v : DEFAULT_SEED;
-}
-
 int main(void)
 {
     static struct CMUnitTest per_shape[N_SHAPES];
@@ -546,7 +522,7 @@ int main(void)
     };
     int failed;
 
-    base_seed = seed_from_env();
+    base_seed = test_seed(DEFAULT_SEED);
     printf("test_algos: %d algorithms, %d shapes, seed %llu\n",
            conv_algo_count(), N_SHAPES, (unsigned long long)base_seed);
     for (int i = 0; i < N_SHAPES; i++) {

@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "util.h"
+
 #include "algo.h"
 #include "ref.h"
 #include "shapes.h"
@@ -18,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define SEED 7
 
@@ -27,10 +27,9 @@ static char dir[256], cache[300];
 
 static int setup(void **state)
 {
-    snprintf(dir, sizeof dir, "/tmp/test_auto_%ld", (long)getpid());
-    snprintf(cache, sizeof cache, "%s/tuning.txt", dir);
-    if (mkdir(dir, 0777) != 0)
+    if (test_make_dir(dir, sizeof dir, "test_auto") != 0)
         return -1;
+    snprintf(cache, sizeof cache, "%s/tuning.txt", dir);
 
     /* No user's cache may steer the cost-model cases. */
     return setenv("CONVBENCH_TUNING", "/nonexistent/tuning.txt", 1);
@@ -38,10 +37,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[400];
-
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_remove_dir(dir);
 }
 
 static void write_file(const char *path, const char *text)

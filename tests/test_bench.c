@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "util.h"
+
 #include "bench.h"
 #include "csv.h"
 #include "shapes.h"
@@ -15,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_LINES 64
@@ -37,10 +38,9 @@ static int setup(void **state)
 {
     FILE *f;
 
-    snprintf(dir, sizeof dir, "/tmp/test_bench_%ld", (long)getpid());
-    snprintf(suite_path, sizeof suite_path, "%s/tiny.txt", dir);
-    if (mkdir(dir, 0777) != 0)
+    if (test_make_dir(dir, sizeof dir, "test_bench") != 0)
         return -1;
+    snprintf(suite_path, sizeof suite_path, "%s/tiny.txt", dir);
     f = fopen(suite_path, "w");
     if (f == NULL)
         return -1;
@@ -50,10 +50,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[400];
-
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_remove_dir(dir);
 }
 
 /* bench_main with the quick flags every run here uses, then `extra`. */
@@ -200,23 +197,6 @@ static const char *json_value(const char *s, int depth)
     return end > s ? end : NULL;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *text;
-    long n;
-
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    text = calloc(1, (size_t)n + 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return text;
-}
-
 static int count_of(const char *text, const char *what)
 {
     int n = 0;
@@ -239,7 +219,7 @@ static void expect_json_matches(const bench_rows *t, const char *out)
     for (int i = 0; i < t->n; i++)
         ok += strcmp(t->rows[i].status, "ok") == 0;
     path_of(json, sizeof json, out, "json");
-    text = slurp(json);
+    text = test_read_file(json);
     assert_non_null(json_value(text, 0));
     assert_string_equal(json_ws(json_value(text, 0)), "");
     assert_int_equal(count_of(text, "\"aggregate_name\": \"median\""), ok);
@@ -397,7 +377,7 @@ static void test_phases_table(void **state)
 
     /* The report carries the same phases as counters. */
     path_of(path, sizeof path, "phases", "json");
-    json = slurp(path);
+    json = test_read_file(path);
     assert_true(count_of(json, "\"multiply_ms\"") >= profiled);
     assert_true(count_of(json, "\"kernel_transform_ms\"") >= profiled);
     free(json);
@@ -556,9 +536,9 @@ static void test_bad_input_writes_nothing(void **state)
     /* A malformed table is refused by --resume and left as it was. */
     path_of(path, sizeof path, "broken", "csv");
     write_text(path, "suite,layer\n");
-    before = slurp(path);
+    before = test_read_file(path);
     assert_int_equal(run_bench("broken", resume), 2);
-    after = slurp(path);
+    after = test_read_file(path);
     assert_string_equal(before, after);
     assert_false(exists("broken", "json"));
     free(before);
@@ -568,9 +548,9 @@ static void test_bad_input_writes_nothing(void **state)
     assert_int_equal(run_bench("badphases", NULL), 0);
     path_of(path, sizeof path, "badphases", "phases.csv");
     write_text(path, BENCH_PHASES_HEADER "\ncli,a,b,c,1,x\n");
-    before = slurp(path);
+    before = test_read_file(path);
     assert_int_equal(run_bench("badphases", resume), 2);
-    after = slurp(path);
+    after = test_read_file(path);
     assert_string_equal(before, after);
     free(before);
     free(after);

@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "util.h"
+
 #include "compare.h"
 #include "csv.h"
 
@@ -16,23 +18,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[256];
 
 static int setup(void **state)
 {
-    snprintf(dir, sizeof dir, "/tmp/test_compare_%ld", (long)getpid());
-    return mkdir(dir, 0777);
+    return test_make_dir(dir, sizeof dir, "test_compare");
 }
 
 static int teardown(void **state)
 {
-    char cmd[400];
-
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_remove_dir(dir);
 }
 
 static bench_row timed(double median, double min)

@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "util.h"
+
 #include "csv.h"
 
 #include <math.h>
@@ -26,20 +28,6 @@ static void write_file(const char *path, const char *text)
     assert_non_null(f);
     assert_int_equal(fputs(text, f) >= 0, 1);
     assert_int_equal(fclose(f), 0);
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *text = calloc(1, 1 << 16);
-    size_t n;
-
-    assert_non_null(f);
-    assert_non_null(text);
-    n = fread(text, 1, (1 << 16) - 1, f);
-    text[n] = '\0';
-    fclose(f);
-    return text;
 }
 
 static void expect_field(const char *text, const char *want)
@@ -136,7 +124,7 @@ static void test_header_and_empty_fields(void **state)
     fclose(f);
 
     /* An n/a row leaves impl and every number empty. */
-    text = read_file(path);
+    text = test_read_file(path);
     assert_string_equal(text, BENCH_CSV_HEADER "\n"
                         "suite0,\"net:layer,2 \"\"x\"\"\",3,"
                         "\"mb1ic5ih7oc5kh3n\"\"net:l2*2\"\"\",algo2,,3,"
@@ -195,7 +183,7 @@ static void test_open_replaces(void **state)
     f = bench_csv_open(path, 0, err, sizeof err);
     assert_non_null(f);
     fclose(f);
-    text = read_file(path);
+    text = test_read_file(path);
     assert_string_equal(text, BENCH_CSV_HEADER "\n");
     free(text);
     unlink(path);

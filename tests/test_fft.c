@@ -24,14 +24,9 @@
 
 #include <cmocka.h>
 
+#include "util.h"
+
 #define DEFAULT_SEED 20251207u
-
-static uint64_t base_seed(void)
-{
-    const char *s = getenv("TEST_SEED");
-
-    return s != NULL ? strtoull(s, NULL, 10) : DEFAULT_SEED;
-}
 
 typedef struct shape {
     const char *name;
@@ -94,14 +89,6 @@ static void describe_run(const run *r, char *buf, size_t n)
              (long long)d->groups, r->threads, (unsigned long long)r->seed);
 }
 
-static void *alloc_or_fail(int64_t count, size_t size)
-{
-    void *p = malloc((size_t)count * size);
-
-    assert_non_null(p);
-    return p;
-}
-
 /* The plan's y against the reference on real-valued data. */
 static void check_run(const run *r, int bias)
 {
@@ -122,12 +109,12 @@ static void check_run(const run *r, int bias)
     nx = conv_desc_input_elems(&d);
     nw = conv_desc_weight_elems(&d);
     ny = conv_desc_output_elems(&d);
-    x = alloc_or_fail(nx, sizeof *x);
-    w = alloc_or_fail(nw, sizeof *w);
-    b = alloc_or_fail(d.k, sizeof *b);
-    y = alloc_or_fail(ny, sizeof *y);
-    yref = alloc_or_fail(ny, sizeof *yref);
-    beta = alloc_or_fail(ny, sizeof *beta);
+    x = test_alloc((size_t)nx, sizeof *x);
+    w = test_alloc((size_t)nw, sizeof *w);
+    b = test_alloc((size_t)d.k, sizeof *b);
+    y = test_alloc((size_t)ny, sizeof *y);
+    yref = test_alloc((size_t)ny, sizeof *yref);
+    beta = test_alloc((size_t)ny, sizeof *beta);
     ref_fill_real(x, nx, r->seed);
     ref_fill_real(w, nw, r->seed + 1);
     ref_fill_real(b, d.k, r->seed + 2);
@@ -188,7 +175,7 @@ static const shape *shape_named(const char *name)
 
 static void test_shapes(void **state)
 {
-    uint64_t seed = base_seed();
+    uint64_t seed = test_seed(DEFAULT_SEED);
 
     (void)state;
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
@@ -202,7 +189,7 @@ static void test_shapes(void **state)
 /* Square kernels 1 to 11 with "same" padding on a prime image. */
 static void test_kernel_sizes(void **state)
 {
-    uint64_t seed = base_seed() + 100;
+    uint64_t seed = test_seed(DEFAULT_SEED) + 100;
 
     (void)state;
     for (int k = 1; k <= 11; k++) {
@@ -218,7 +205,7 @@ static void test_kernel_sizes(void **state)
  * transform the plan picks for the shape at that size. */
 static void test_sizes_around_the_tile(void **state)
 {
-    uint64_t seed = base_seed() + 200;
+    uint64_t seed = test_seed(DEFAULT_SEED) + 200;
     static const int kernels[] = {1, 3, 5, 7};
 
     (void)state;
@@ -434,20 +421,20 @@ static void test_weights_replaced(void **state)
     nx = conv_desc_input_elems(&d);
     nw = conv_desc_weight_elems(&d);
     ny = conv_desc_output_elems(&d);
-    x = alloc_or_fail(nx, sizeof *x);
-    w = alloc_or_fail(nw, sizeof *w);
-    b = alloc_or_fail(d.k, sizeof *b);
-    y1 = alloc_or_fail(ny, sizeof *y1);
-    y2 = alloc_or_fail(ny, sizeof *y2);
-    ref_fill_real(x, nx, base_seed() + 300);
-    ref_fill_real(w, nw, base_seed() + 301);
-    ref_fill_real(b, d.k, base_seed() + 302);
+    x = test_alloc((size_t)nx, sizeof *x);
+    w = test_alloc((size_t)nw, sizeof *w);
+    b = test_alloc((size_t)d.k, sizeof *b);
+    y1 = test_alloc((size_t)ny, sizeof *y1);
+    y2 = test_alloc((size_t)ny, sizeof *y2);
+    ref_fill_real(x, nx, test_seed(DEFAULT_SEED) + 300);
+    ref_fill_real(w, nw, test_seed(DEFAULT_SEED) + 301);
+    ref_fill_real(b, d.k, test_seed(DEFAULT_SEED) + 302);
     for (int64_t i = 0; i < ny; i++)
         y1[i] = y2[i] = NAN;
 
     assert_int_equal(conv_plan_create(&plan, &d, "fft", NULL), CONV_OK);
     assert_int_equal(conv_plan_set_weights(plan, w, b), CONV_OK);
-    ref_fill_real(w, nw, base_seed() + 303);
+    ref_fill_real(w, nw, test_seed(DEFAULT_SEED) + 303);
     assert_int_equal(conv_plan_set_weights(plan, w, NULL), CONV_OK);
     assert_int_equal(conv_execute(plan, x, y1), CONV_OK);
     assert_int_equal(conv_plan_create(&fresh, &d, "fft", NULL), CONV_OK);

@@ -6,12 +6,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "util.h"
+
 #include "csv.h"
 #include "merge.h"
 #include "timing.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,16 +50,12 @@ static char dir[256];
 
 static int setup(void **state)
 {
-    snprintf(dir, sizeof dir, "/tmp/test_merge_%ld", (long)getpid());
-    return mkdir(dir, 0777);
+    return test_make_dir(dir, sizeof dir, "test_merge");
 }
 
 static int teardown(void **state)
 {
-    char cmd[400];
-
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_remove_dir(dir);
 }
 
 static const char *put(const char *name, const char *text)
@@ -246,26 +243,12 @@ static void test_phases_joined(void **state)
 static int merge_said(const char *out, const char *a, const char *b,
                       char *msg, size_t n)
 {
-    char path[300];
-    int saved, fd, st;
-    FILE *f;
+    char *argv[] = {"merge", (char *)out, (char *)a, (char *)b, NULL};
+    char *text;
+    int st = test_stderr_of(merge_main, b ? 4 : 3, argv, dir, &text);
 
-    snprintf(path, sizeof path, "%s/stderr.txt", dir);
-    fflush(stderr);
-    saved = dup(2);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-    assert_true(saved >= 0 && fd >= 0);
-    dup2(fd, 2);
-    close(fd);
-    st = merge(out, a, b);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    f = fopen(path, "r");
-    assert_non_null(f);
-    msg[fread(msg, 1, n - 1, f)] = '\0';
-    fclose(f);
-    unlink(path);
+    snprintf(msg, n, "%s", text);
+    free(text);
     return st;
 }
 

@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "util.h"
+
 #include "onednn.h"
 #include "ref.h"
 
@@ -152,12 +154,6 @@ static void problem_free(problem *pb)
     free(pb->beta);
 }
 
-static void poison(float *y, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        y[i] = NAN;
-}
-
 static void expect_ok(conv_status s, const char *what, const shape *t,
                       uint64_t seed)
 {
@@ -180,7 +176,7 @@ static onednn_conv *run_onednn(problem *pb, const shape *t,
               seed);
     expect_ok(onednn_conv_set_input(h, pb->x), "set_input", t, seed);
     expect_ok(onednn_conv_run(h), "run", t, seed);
-    poison(pb->y, pb->ny);
+    test_poison(pb->y, pb->ny);
     expect_ok(onednn_conv_get_output(h, pb->y), "get_output", t, seed);
     return h;
 }
@@ -327,7 +323,7 @@ static void weights_can_be_replaced(void **state)
                      CONV_OK);
     assert_int_equal(onednn_conv_set_weights(h, pb.w, NULL), CONV_OK);
     assert_int_equal(onednn_conv_run(h), CONV_OK);
-    poison(pb.y, pb.ny);
+    test_poison(pb.y, pb.ny);
     assert_int_equal(onednn_conv_get_output(h, pb.y), CONV_OK);
     e = ref_compare(pb.y, pb.yref, pb.beta, pb.ny);
     assert_int_equal(e.nonfinite, 0);

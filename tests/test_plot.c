@@ -8,11 +8,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "util.h"
+
 #include "plot.h"
 #include "csv.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -65,38 +66,11 @@ static void write_lines(const char *path, const char *const *lines, int n)
     assert_int_equal(fclose(f), 0);
 }
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = calloc(1 << 20, 1);
-
-    assert_non_null(buf);
-    if (f) {
-        size_t n = fread(buf, 1, (1 << 20) - 1, f);
-        buf[n] = '\0';
-        fclose(f);
-    }
-    return buf;
-}
-
-/* Runs `plot csv` with stderr caught; returns the status, *msg the text. */
 static int run_plot(const char *csv, char **msg)
 {
-    char log[PATH_MAX + 16], *argv[] = {"plot", (char *)csv, NULL};
-    int saved = dup(2), fd, rc;
+    char *argv[] = {"plot", (char *)csv, NULL};
+    int rc = test_stderr_of(plot_main, 2, argv, dir, msg);
 
-    snprintf(log, sizeof log, "%s/stderr.txt", dir);
-    fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0 && saved >= 0);
-    fflush(stderr);
-    dup2(fd, 2);
-    close(fd);
-    rc = plot_main(2, argv);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    *msg = read_all(log);
-    unlink(log);
     fprintf(stderr, "plot %s -> %d\n%s", csv, rc, *msg);
     return rc;
 }
@@ -203,7 +177,7 @@ static void test_summary_totals(void **state)
 
     plot_tiny();
     snprintf(path, sizeof path, "%s/tiny/summary.md", dir);
-    md = read_all(path);
+    md = test_read_file(path);
 
     /* Weighted by count; the n/a row adds nothing and counts as skipped. */
     assert_line(md, "| direct | 2 | 0 | 11.000 | 13.000 | 1.18x |");
@@ -267,12 +241,12 @@ static void test_tables(void **state)
 
     plot_tiny();
     snprintf(path, sizeof path, "%s/tiny/gflops_net.dat", dir);
-    dat = read_all(path);
+    dat = test_read_file(path);
     assert_string_equal(dat, "position\tlayer\tdirect\tim2col_gemm\tonednn\n"
                              "0\ta\t10\t20\t5\n1\tb\t30\tNaN\t40\n");
     free(dat);
     snprintf(path, sizeof path, "%s/tiny/sweep_kernel.dat", dir);
-    dat = read_all(path);
+    dat = test_read_file(path);
     assert_string_equal(dat, "k\tlayer\tdirect\tonednn\n"
                              "1\tk=1\t70\t80\n3\tk=3\t50\t60\n");
     free(dat);
@@ -318,7 +292,7 @@ static void test_without_gnuplot(void **state)
     assert_non_null(strstr(msg, "apt-get install gnuplot-nox"));
     free(msg);
     snprintf(path, sizeof path, "%s/tiny/summary.md", dir);
-    md = read_all(path);
+    md = test_read_file(path);
     assert_non_null(strstr(md, "| direct | 2 | 0 | 11.000 |"));
     assert_null(strstr(md, ".png"));
     free(md);
@@ -400,7 +374,7 @@ static void test_phases(void **state)
         assert_chart("phases_net", "svg");
     }
     snprintf(path, sizeof path, "%s/tiny/phases_net.dat", dir);
-    text = read_all(path);
+    text = test_read_file(path);
     assert_non_null(strstr(text, "# direct\n# position\tlayer\t"));
     assert_non_null(strstr(text, "\n0\ta\t0.5\t1\t0.25\t0.25\t2\n"
                                  "1\tb\tNaN\tNaN\tNaN\tNaN\tNaN\n"));
@@ -412,7 +386,7 @@ static void test_phases(void **state)
     assert_false(exists(path));
 
     snprintf(path, sizeof path, "%s/tiny/summary.md", dir);
-    text = read_all(path);
+    text = test_read_file(path);
     assert_non_null(strstr(text, "\n| a | direct | 0.500 | 1.000 | 0.250 "
                                  "| 0.250 | 2.000 | 2.000 | 3.000 |\n"));
     assert_non_null(strstr(text, "\n| a | im2col_gemm | 0.200 | 0.800 | "
@@ -452,7 +426,7 @@ static void test_phases_bad_or_absent(void **state)
     snprintf(path, sizeof path, "%s/tiny/phases_net.dat", dir);
     assert_false(exists(path));
     snprintf(path, sizeof path, "%s/tiny/summary.md", dir);
-    text = read_all(path);
+    text = test_read_file(path);
     assert_null(strstr(text, "Where the time goes"));
     free(text);
     remove_dir("tiny");

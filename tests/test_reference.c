@@ -8,6 +8,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "util.h"
+
 #include "ref.h"
 
 #include <float.h>
@@ -62,14 +64,6 @@ static conv_desc plane_desc(int64_t h, int64_t w, int64_t r, int64_t s)
     return d;
 }
 
-static void *xmalloc(size_t n, size_t size)
-{
-    void *p = malloc(n * size);
-
-    assert_non_null(p);
-    return p;
-}
-
 static void poison(double *a, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
@@ -86,12 +80,12 @@ static tensors tensors_alloc(conv_desc *d)
     t = (tensors){.d = *d};
     ny = d->n * d->k * d->p * d->q;
 
-    t.x = xmalloc((size_t)(d->n * d->c * d->h * d->w), sizeof(float));
-    t.w = xmalloc((size_t)(d->k * (d->c / d->groups) * d->r * d->s),
+    t.x = test_alloc((size_t)(d->n * d->c * d->h * d->w), sizeof(float));
+    t.w = test_alloc((size_t)(d->k * (d->c / d->groups) * d->r * d->s),
                   sizeof(float));
-    t.b = xmalloc((size_t)d->k, sizeof(float));
-    t.y = xmalloc((size_t)ny, sizeof(double));
-    t.beta = xmalloc((size_t)ny, sizeof(double));
+    t.b = test_alloc((size_t)d->k, sizeof(float));
+    t.y = test_alloc((size_t)ny, sizeof(double));
+    t.beta = test_alloc((size_t)ny, sizeof(double));
     return t;
 }
 
@@ -412,8 +406,8 @@ static void test_thread_count_independent(void **state)
     conv_desc d = desc_of(&s);
     int64_t ny = d.n * d.k * d.p * d.q;
     tensors t = tensors_alloc(&d);
-    double *y1 = xmalloc((size_t)ny, sizeof(double));
-    double *b1 = xmalloc((size_t)ny, sizeof(double));
+    double *y1 = test_alloc((size_t)ny, sizeof(double));
+    double *b1 = test_alloc((size_t)ny, sizeof(double));
     int saved = omp_get_max_threads();
 
     ref_fill_real(t.x, d.n * d.c * d.h * d.w, 21);
@@ -562,7 +556,7 @@ static void test_fill_ints_counts(void **state)
 {
     const int64_t chunk = REF_FILL_CHUNK, n = 2 * chunk + 1000;
     const double density[] = {0.0, 0.3, 0.01, 1.0};
-    float *a = xmalloc((size_t)n, sizeof(float));
+    float *a = test_alloc((size_t)n, sizeof(float));
 
     for (int t = 0; t < 4; t++) {
         int64_t per_chunk = (int64_t)floor(density[t] * chunk + 0.5);
@@ -599,7 +593,7 @@ static void test_fill_ints_counts(void **state)
 static void test_fill_real_range(void **state)
 {
     const int64_t n = 100000;
-    float *a = xmalloc((size_t)n, sizeof(float));
+    float *a = test_alloc((size_t)n, sizeof(float));
     double sum = 0;
 
     ref_fill_real(a, n, 41);
@@ -617,8 +611,8 @@ static void test_fill_real_range(void **state)
 static void test_fill_deterministic(void **state)
 {
     const int64_t n = 5 * REF_FILL_CHUNK + 17;
-    float *a = xmalloc((size_t)n, sizeof(float));
-    float *b = xmalloc((size_t)n, sizeof(float));
+    float *a = test_alloc((size_t)n, sizeof(float));
+    float *b = test_alloc((size_t)n, sizeof(float));
     int saved = omp_get_max_threads();
 
     omp_set_num_threads(1);
@@ -697,7 +691,7 @@ static void check_exact_shape(const shape *s, uint64_t seed)
     int64_t taps = d.c / d.groups * d.r * d.s;
     ref_exact_fill f = ref_exact_fill_for(&d);
     tensors t = tensors_alloc(&d);
-    float *y = xmalloc((size_t)ny, sizeof(float));
+    float *y = test_alloc((size_t)ny, sizeof(float));
     double worst = 0;
     ref_error e;
 
@@ -756,7 +750,7 @@ static void test_dot_tolerance_holds(void **state)
         conv_desc d = desc_of(&shapes[i]);
         int64_t ny = d.n * d.k * d.p * d.q;
         tensors t = tensors_alloc(&d);
-        float *y = xmalloc((size_t)ny, sizeof(float));
+        float *y = test_alloc((size_t)ny, sizeof(float));
         uint64_t seed = 71 + i;
         ref_error e;
 

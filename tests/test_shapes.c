@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "util.h"
+
 #include "shapes.h"
 
 #include <errno.h>
@@ -500,16 +502,12 @@ static char tmp_dir[64];
 
 static int make_tmp(void **state)
 {
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/test_shapes.XXXXXX");
-    return mkdtemp(tmp_dir) == NULL ? -1 : 0;
+    return test_make_dir(tmp_dir, sizeof tmp_dir, "test_shapes");
 }
 
 static int remove_tmp(void **state)
 {
-    char cmd[128];
-
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_remove_dir(tmp_dir);
 }
 
 /* Writes `text` to tmp_dir/name; the full path goes to path. */

@@ -1,0 +1,101 @@
+/* Helpers the test binaries share; see util.h. */
+#define _XOPEN_SOURCE 700   /* nftw */
+#include "util.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+int test_make_dir(char *dir, size_t n, const char *prefix)
+{
+    int len = snprintf(dir, n, "/tmp/%s.XXXXXX", prefix);
+
+    if (len < 0 || (size_t)len >= n)
+        return -1;
+    return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int kind,
+                        struct FTW *ftw)
+{
+    return remove(path);
+}
+
+int test_remove_dir(const char *dir)
+{
+    /* Depth first, so each directory is empty when its turn comes. */
+    return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *test_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *text;
+    long n;
+
+    if (f == NULL)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    text = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return text;
+}
+
+int test_stderr_of(test_main_fn *main_fn, int argc, char **argv,
+                   const char *dir, char **msg)
+{
+    char path[4096];
+    int saved, fd, status;
+
+    snprintf(path, sizeof path, "%s/stderr.txt", dir);
+    fflush(stderr);
+    saved = dup(2);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    status = main_fn(argc, argv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    *msg = test_read_file(path);
+    unlink(path);
+    return status;
+}
+
+uint64_t test_seed(uint64_t fallback)
+{
+    const char *s = getenv("TEST_SEED");
+    char *end;
+    unsigned long long v;
+
+    if (s == NULL || *s == '\0')
+        return fallback;
+    v = strtoull(s, &end, 10);
+    return *end == '\0' ? (uint64_t)v : fallback;
+}
+
+void *test_alloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+
+    assert_non_null(p);
+    return p;
+}
+
+void test_poison(float *a, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        a[i] = NAN;
+}

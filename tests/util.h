@@ -1,0 +1,41 @@
+/*
+ * Helpers the test binaries share: scratch directories, whole files,
+ * a command's captured messages, seeds, allocation and poison. The
+ * Makefile links tests/util.o into every tests/test_* binary.
+ */
+#ifndef TEST_UTIL_H
+#define TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Makes a fresh private directory /tmp/PREFIX.XXXXXX, its path into
+ * dir[n]; 0, or -1 if it cannot. For cmocka setups. */
+int test_make_dir(char *dir, size_t n, const char *prefix);
+
+/* Removes dir and everything below it; 0, or -1 if something stayed. */
+int test_remove_dir(const char *dir);
+
+/* The whole file as a string to free; fails the test if unreadable. */
+char *test_read_file(const char *path);
+
+/* A command's entry point, such as merge_main. */
+typedef int test_main_fn(int argc, char **argv);
+
+/*
+ * Runs main_fn(argc, argv) with stderr captured in a file of `dir`;
+ * returns its exit status and, in *msg (to free), what it wrote there.
+ */
+int test_stderr_of(test_main_fn *main_fn, int argc, char **argv,
+                   const char *dir, char **msg);
+
+/* $TEST_SEED when it is a whole decimal number, else `fallback`. */
+uint64_t test_seed(uint64_t fallback);
+
+/* count * size zeroed bytes (at least one); fails the test if none. */
+void *test_alloc(size_t count, size_t size);
+
+/* NaN into a[0..n), so an output the call fails to write shows. */
+void test_poison(float *a, int64_t n);
+
+#endif
