@@ -82,44 +82,58 @@ static void ints_chunk(float *a, int64_t len, int max_abs, double density,
     }
 }
 
+/* One chunk of reals: 24 random bits each, centred, so multiples of
+ * 2^-23 in [-1, 1), each exactly a float. */
+static void real_chunk(float *a, int64_t len, stream *s)
+{
+    for (int64_t i = 0; i < len; i++) {
+        int64_t v = (int64_t)(next(s) >> 40) - ((int64_t)1 << 23);
+
+        a[i] = (float)ldexp((double)v, -23);
+    }
+}
+
+/* How many chunks n elements take, and how long chunk j is (the last may
+ * be short). */
+static int64_t chunk_count(int64_t n)
+{
+    return n > 0 ? (n - 1) / REF_FILL_CHUNK + 1 : 0;
+}
+
+static int64_t chunk_len(int64_t n, int64_t j)
+{
+    int64_t left = n - j * REF_FILL_CHUNK;
+
+    return left < REF_FILL_CHUNK ? left : REF_FILL_CHUNK;
+}
+
 void ref_fill_ints(float *a, int64_t n, int max_abs, double density,
                    uint64_t seed)
 {
-    int64_t chunks = n > 0 ? (n - 1) / REF_FILL_CHUNK + 1 : 0;
+    int64_t chunks = chunk_count(n);
 
     if (a == NULL)
         return;
     #pragma omp parallel for schedule(static)
     for (int64_t j = 0; j < chunks; j++) {
-        int64_t first = j * REF_FILL_CHUNK;
-        int64_t len = n - first < REF_FILL_CHUNK ? n - first
-                                                 : REF_FILL_CHUNK;
         stream s = chunk_stream(seed, j);
 
-        ints_chunk(a + first, len, max_abs, density, &s);
+        ints_chunk(a + j * REF_FILL_CHUNK, chunk_len(n, j), max_abs,
+                   density, &s);
     }
 }
 
 void ref_fill_real(float *a, int64_t n, uint64_t seed)
 {
-    int64_t chunks = n > 0 ? (n - 1) / REF_FILL_CHUNK + 1 : 0;
+    int64_t chunks = chunk_count(n);
 
     if (a == NULL)
         return;
     #pragma omp parallel for schedule(static)
     for (int64_t j = 0; j < chunks; j++) {
-        int64_t first = j * REF_FILL_CHUNK;
-        int64_t len = n - first < REF_FILL_CHUNK ? n - first
-                                                 : REF_FILL_CHUNK;
         stream s = chunk_stream(seed, j);
 
-        /* 24 random bits, centred: multiples of 2^-23 in [-1, 1), each
-         * exactly a float. */
-        for (int64_t i = 0; i < len; i++) {
-            int64_t v = (int64_t)(next(&s) >> 40) - ((int64_t)1 << 23);
-
-            a[first + i] = (float)ldexp((double)v, -23);
-        }
+        real_chunk(a + j * REF_FILL_CHUNK, chunk_len(n, j), &s);
     }
 }
 
