@@ -89,59 +89,83 @@ static void describe_run(const run *r, char *buf, size_t n)
              (long long)d->groups, r->threads, (unsigned long long)r->seed);
 }
 
+/* x, w and b of a checked descriptor, real-valued from seed, seed + 1
+ * and seed + 2. */
+typedef struct inputs {
+    float *x, *w, *b;
+    int64_t nx, nw, ny;
+} inputs;
+
+static inputs inputs_new(const conv_desc *d, uint64_t seed)
+{
+    inputs in = {.nx = conv_desc_input_elems(d),
+                 .nw = conv_desc_weight_elems(d),
+                 .ny = conv_desc_output_elems(d)};
+
+    in.x = test_alloc((size_t)in.nx, sizeof *in.x);
+    in.w = test_alloc((size_t)in.nw, sizeof *in.w);
+    in.b = test_alloc((size_t)d->k, sizeof *in.b);
+    ref_fill_real(in.x, in.nx, seed);
+    ref_fill_real(in.w, in.nw, seed + 1);
+    ref_fill_real(in.b, d->k, seed + 2);
+    return in;
+}
+
+static void inputs_free(inputs *in)
+{
+    free(in->x);
+    free(in->w);
+    free(in->b);
+}
+
+/* y against the reference; `what` names the run in a failure. */
+static void expect_close(const conv_desc *d, const inputs *in,
+                         const float *bias, const float *y,
+                         const char *what, const conv_plan *plan)
+{
+    double *yref = test_alloc((size_t)in->ny, sizeof *yref);
+    double *beta = test_alloc((size_t)in->ny, sizeof *beta);
+    double bound = ref_tolerance_eps("fft", d);
+    ref_error e;
+
+    assert_int_equal(ref_conv(d, in->x, in->w, bias, yref, beta), CONV_OK);
+    e = ref_compare(y, yref, beta, in->ny);
+    if (e.nonfinite > 0 || e.max_eps > bound)
+        fail_msg("%s, %s: error %.1f eps at output %lld (bound %.0f for "
+                 "its fewest taps), %lld non-finite", what,
+                 conv_plan_describe(plan), e.max_eps, (long long)e.worst,
+                 bound, (long long)e.nonfinite);
+    free(yref);
+    free(beta);
+}
+
 /* The plan's y against the reference on real-valued data. */
 static void check_run(const run *r, int bias)
 {
     conv_desc d = r->d;
-    int64_t nx, nw, ny;
-    float *x, *w, *b, *y;
-    double *yref, *beta;
     conv_options opt = conv_options_default();
     conv_plan *plan = NULL;
-    double bound;
-    ref_error e;
+    inputs in;
+    float *y;
     char what[400];
 
     describe_run(r, what, sizeof what);
     if (conv_desc_check(&d) != CONV_OK)
         fail_msg("%s: descriptor rejected: %s", what, conv_reason());
-    bound = ref_tolerance_eps("fft", &d);
-    nx = conv_desc_input_elems(&d);
-    nw = conv_desc_weight_elems(&d);
-    ny = conv_desc_output_elems(&d);
-    x = test_alloc((size_t)nx, sizeof *x);
-    w = test_alloc((size_t)nw, sizeof *w);
-    b = test_alloc((size_t)d.k, sizeof *b);
-    y = test_alloc((size_t)ny, sizeof *y);
-    yref = test_alloc((size_t)ny, sizeof *yref);
-    beta = test_alloc((size_t)ny, sizeof *beta);
-    ref_fill_real(x, nx, r->seed);
-    ref_fill_real(w, nw, r->seed + 1);
-    ref_fill_real(b, d.k, r->seed + 2);
-    for (int64_t i = 0; i < ny; i++)
-        y[i] = NAN;
+    in = inputs_new(&d, r->seed);
+    y = test_alloc((size_t)in.ny, sizeof *y);
+    test_poison(y, in.ny);
 
     opt.threads = r->threads;
     if (conv_plan_create(&plan, &d, "fft", &opt) != CONV_OK
-        || conv_plan_set_weights(plan, w, bias ? b : NULL) != CONV_OK
-        || conv_execute(plan, x, y) != CONV_OK)
+        || conv_plan_set_weights(plan, in.w, bias ? in.b : NULL) != CONV_OK
+        || conv_execute(plan, in.x, y) != CONV_OK)
         fail_msg("%s: %s", what, conv_reason());
-    assert_int_equal(ref_conv(&d, x, w, bias ? b : NULL, yref, beta),
-                     CONV_OK);
-    e = ref_compare(y, yref, beta, ny);
-    if (e.nonfinite > 0 || e.max_eps > bound)
-        fail_msg("%s, %s: error %.1f eps at output %lld (bound %.0f for "
-                 "its fewest taps), %lld non-finite", what, conv_plan_describe(plan),
-                 e.max_eps, (long long)e.worst, bound,
-                 (long long)e.nonfinite);
+    expect_close(&d, &in, bias ? in.b : NULL, y, what, plan);
 
     conv_plan_destroy(plan);
-    free(x);
-    free(w);
-    free(b);
+    inputs_free(&in);
     free(y);
-    free(yref);
-    free(beta);
 }
 
 static conv_desc desc_of(const shape *s)
@@ -412,41 +436,31 @@ static void test_profile_and_workspace(void **state)
 static void test_weights_replaced(void **state)
 {
     conv_desc d = desc_of(shape_named("5x5 same, 17x17"));
-    int64_t nx, nw, ny;
-    float *x, *w, *b, *y1, *y2;
     conv_plan *plan = NULL, *fresh = NULL;
+    inputs in;
+    float *y1, *y2;
 
     (void)state;
     assert_int_equal(conv_desc_check(&d), CONV_OK);
-    nx = conv_desc_input_elems(&d);
-    nw = conv_desc_weight_elems(&d);
-    ny = conv_desc_output_elems(&d);
-    x = test_alloc((size_t)nx, sizeof *x);
-    w = test_alloc((size_t)nw, sizeof *w);
-    b = test_alloc((size_t)d.k, sizeof *b);
-    y1 = test_alloc((size_t)ny, sizeof *y1);
-    y2 = test_alloc((size_t)ny, sizeof *y2);
-    ref_fill_real(x, nx, test_seed(DEFAULT_SEED) + 300);
-    ref_fill_real(w, nw, test_seed(DEFAULT_SEED) + 301);
-    ref_fill_real(b, d.k, test_seed(DEFAULT_SEED) + 302);
-    for (int64_t i = 0; i < ny; i++)
-        y1[i] = y2[i] = NAN;
+    in = inputs_new(&d, test_seed(DEFAULT_SEED) + 300);
+    y1 = test_alloc((size_t)in.ny, sizeof *y1);
+    y2 = test_alloc((size_t)in.ny, sizeof *y2);
+    test_poison(y1, in.ny);
+    test_poison(y2, in.ny);
 
     assert_int_equal(conv_plan_create(&plan, &d, "fft", NULL), CONV_OK);
-    assert_int_equal(conv_plan_set_weights(plan, w, b), CONV_OK);
-    ref_fill_real(w, nw, test_seed(DEFAULT_SEED) + 303);
-    assert_int_equal(conv_plan_set_weights(plan, w, NULL), CONV_OK);
-    assert_int_equal(conv_execute(plan, x, y1), CONV_OK);
+    assert_int_equal(conv_plan_set_weights(plan, in.w, in.b), CONV_OK);
+    ref_fill_real(in.w, in.nw, test_seed(DEFAULT_SEED) + 303);
+    assert_int_equal(conv_plan_set_weights(plan, in.w, NULL), CONV_OK);
+    assert_int_equal(conv_execute(plan, in.x, y1), CONV_OK);
     assert_int_equal(conv_plan_create(&fresh, &d, "fft", NULL), CONV_OK);
-    assert_int_equal(conv_plan_set_weights(fresh, w, NULL), CONV_OK);
-    assert_int_equal(conv_execute(fresh, x, y2), CONV_OK);
-    assert_memory_equal(y1, y2, (size_t)ny * sizeof *y1);
+    assert_int_equal(conv_plan_set_weights(fresh, in.w, NULL), CONV_OK);
+    assert_int_equal(conv_execute(fresh, in.x, y2), CONV_OK);
+    assert_memory_equal(y1, y2, (size_t)in.ny * sizeof *y1);
 
     conv_plan_destroy(plan);
     conv_plan_destroy(fresh);
-    free(x);
-    free(w);
-    free(b);
+    inputs_free(&in);
     free(y1);
     free(y2);
 }
