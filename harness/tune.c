@@ -15,6 +15,7 @@
 #include "timing.h"
 #include "tuning.h"
 
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -152,27 +153,15 @@ static int tune_args(int argc, char **argv, tune_opts *o)
 static int load_shapes(const tune_opts *o, bench_suite *all)
 {
     char err[1024];
-    bench_shape *grown;
 
     if (o->suite != NULL
         && bench_suite_load(o->suite, o->mb, all, err, sizeof err) != 0) {
         bench_error("%s", err);
         return -1;
     }
-    for (int i = 0; i < o->ndescs; i++) {
-        grown = realloc(all->shapes, (size_t)(all->n + 1) * sizeof *grown);
-        if (grown == NULL) {
-            bench_error("out of memory reading descriptors");
+    for (int i = 0; i < o->ndescs; i++)
+        if (bench_add_descriptor(all, o->descs[i], o->mb) != 0)
             return -1;
-        }
-        all->shapes = grown;
-        if (bench_shape_parse(o->descs[i], o->mb, &grown[all->n], err,
-                              sizeof err) != 0) {
-            bench_error("'%s': %s", o->descs[i], err);
-            return -1;
-        }
-        all->n++;
-    }
     if (all->n == 0) {
         bench_error("no shapes: give --suite NAME|FILE or descriptors");
         return -1;
@@ -196,7 +185,8 @@ static int check_writable(const char *path)
     else
         snprintf(dir, sizeof dir, ".");
     if (access(dir, F_OK) == 0 && access(dir, W_OK | X_OK) != 0) {
-        bench_error("tuning file '%s': cannot write in '%s'", path, dir);
+        bench_error("tuning file '%s': cannot write in '%s': %s", path, dir,
+                    strerror(errno));
         return -1;
     }
     return 0;
