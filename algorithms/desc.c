@@ -95,8 +95,10 @@ static conv_status check_counts(const conv_desc *d)
     /* The unfolded patch matrix of one image, the largest derived buffer
      * any algorithm forms: (c/g)*r*s rows by p*q columns. */
     if (!count_fits(d->c / d->groups * d->r, d->s, d->p, d->q))
-        return conv_fail(CONV_EINVAL, "patch matrix (c/g)*r*s*p*q: byte "
-                         "size overflows");
+        return conv_fail(CONV_EINVAL, "patch matrix (c/g)*r*s*p*q = "
+                         "%lld*%lld*%lld*%lld*%lld: byte size overflows",
+                         (long long)(d->c / d->groups), (long long)d->r,
+                         (long long)d->s, (long long)d->p, (long long)d->q);
     return CONV_OK;
 }
 

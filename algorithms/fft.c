@@ -388,8 +388,10 @@ static conv_status fft_create(const conv_ctx *ctx, void **state)
                           (size_t)d->k, &w_bytes)
         || !conv_mul_size(w_bytes, (size_t)st->q.cg, &w_bytes)) {
         fft_destroy(st);
-        return conv_fail(CONV_EINVAL, "fft: filter spectra's size "
-                         "overflows");
+        return conv_fail(CONV_EINVAL, "fft: filter spectra of k = %lld by "
+                         "c/g = %lld %dx%d transforms: byte size overflows",
+                         (long long)d->k, (long long)(d->c / d->groups),
+                         th, tw);
     }
     st->ws_bytes = geom_workspace(&st->q, ctx->threads, &st->x_bytes,
                                   &st->y_bytes);

@@ -178,7 +178,8 @@ static int bench_args(int argc, char **argv, bench_opts *o)
     /* auto's plans are built deep in the timing code; the library reads
      * its cache path from the environment when the plan names none. */
     if (o->tuning != NULL && setenv("CONVBENCH_TUNING", o->tuning, 1) != 0) {
-        bench_error("--tuning '%s': cannot set CONVBENCH_TUNING", o->tuning);
+        bench_error("--tuning '%s': cannot set CONVBENCH_TUNING: %s",
+                    o->tuning, strerror(errno));
         return -1;
     }
     return 0;
