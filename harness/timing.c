@@ -51,7 +51,7 @@ int bench_data_make(bench_data *sd, const conv_desc *d)
     return 0;
 }
 
-static int make_naive_data(bench_data *sd)
+int bench_data_ref_buffers(bench_data *sd)
 {
     size_t ny = (size_t)conv_desc_output_elems(sd->d);
 
@@ -380,7 +380,7 @@ static int time_onednn(const char *name, onednn_layout layout, int threads,
 
 static int time_naive(const char *name, timed *t, bench_row *r)
 {
-    if (make_naive_data(t->sd) != 0) {
+    if (bench_data_ref_buffers(t->sd) != 0) {
         set_status(r, "error", "cannot allocate the reference's output");
         return 0;
     }

@@ -26,6 +26,10 @@ typedef struct bench_data {
 int bench_data_make(bench_data *sd, const conv_desc *d);
 void bench_data_free(bench_data *sd);
 
+/* Allocates sd's yref and beta (the reference's output and its bound)
+ * if missing; 0, or -1 if memory ran out. */
+int bench_data_ref_buffers(bench_data *sd);
+
 /*
  * Whether `algo` applies to d, as far as can be known before running it:
  * the library's answer for its algorithms (with the reason in why), yes

@@ -216,11 +216,7 @@ static int read_cache(const char *path, conv_tuning *t)
 /* The reference output and its bound, for the error column. */
 static int make_reference(bench_data *sd)
 {
-    size_t ny = (size_t)conv_desc_output_elems(sd->d);
-
-    sd->yref = malloc(ny * sizeof(double));
-    sd->beta = malloc(ny * sizeof(double));
-    if (sd->yref == NULL || sd->beta == NULL)
+    if (bench_data_ref_buffers(sd) != 0)
         return -1;
     return ref_conv(sd->d, sd->x, sd->w, sd->b, sd->yref, sd->beta)
            == CONV_OK ? 0 : -1;
