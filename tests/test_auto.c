@@ -40,15 +40,6 @@ static int teardown(void **state)
     return test_remove_dir(dir);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* One cache line for d, as `tune` would write it. */
 static void entry_line(const conv_desc *d, int threads, const char *algo,
                        char *buf, size_t n)
@@ -200,7 +191,7 @@ static void test_cache_obeyed(void **state)
     conv_options o = conv_options_default();
 
     entry_line(&d, 1, "im2col_gemm", line, sizeof line);
-    write_file(cache, line);
+    test_write_file(cache, line);
     chosen(&d, cache, 1, algo, sizeof algo);
     assert_string_equal(algo, "im2col_gemm");
 
@@ -233,7 +224,7 @@ static void test_other_machine_ignored(void **state)
     conv_tuning_key(&d, key, sizeof key);
     snprintf(line, sizeof line, "%s\t1\tsome other cpu/avx2\tim2col_gemm"
              "\t0.5\n", key);
-    write_file(cache, line);
+    test_write_file(cache, line);
     chosen(&d, cache, 1, algo, sizeof algo);
     assert_string_not_equal(algo, "im2col_gemm");
 }
@@ -248,7 +239,7 @@ static void test_inapplicable_entry_ignored(void **state)
     chosen(&d, "/nonexistent/t.txt", 1, expect, sizeof expect);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         entry_line(&d, 1, bad[i], line, sizeof line);
-        write_file(cache, line);
+        test_write_file(cache, line);
         chosen(&d, cache, 1, algo, sizeof algo);
         if (strcmp(algo, expect) != 0)
             fail_msg("entry '%s': auto chose %s, the cost model %s",
@@ -266,14 +257,14 @@ static void test_corrupt_cache(void **state)
     entry_line(&d, 1, "im2col_gemm", good, sizeof good);
     memset(text, 'x', 2000);
     snprintf(text + 2000, sizeof text - 2000, "\n");
-    write_file(cache, text);
+    test_write_file(cache, text);
     chosen(&d, cache, 1, algo, sizeof algo);
     assert_string_not_equal(algo, "im2col_gemm");
 
     snprintf(text, sizeof text, "# comment\nnot a cache line\n"
              "mb1_ic16\t1\tm\tdirect\t1\n%s%.*s\t0\tm\tdirect\t-1\n%s",
              good, (int)(strchr(good, '\t') - good), good, good);
-    write_file(cache, text);
+    test_write_file(cache, text);
     chosen(&d, cache, 1, algo, sizeof algo);
     assert_string_equal(algo, "im2col_gemm");
 

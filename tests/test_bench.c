@@ -36,16 +36,11 @@ static char dir[256], suite_path[300];
 
 static int setup(void **state)
 {
-    FILE *f;
-
     if (test_make_dir(dir, sizeof dir, "test_bench") != 0)
         return -1;
     snprintf(suite_path, sizeof suite_path, "%s/tiny.txt", dir);
-    f = fopen(suite_path, "w");
-    if (f == NULL)
-        return -1;
-    fputs(suite_text, f);
-    return fclose(f);
+    test_write_file(suite_path, suite_text);
+    return 0;
 }
 
 static int teardown(void **state)
@@ -494,15 +489,6 @@ static void test_filter_selects_cases(void **state)
     bench_rows_free(&t);
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static int exists(const char *out, const char *ext)
 {
     char path[400];
@@ -535,7 +521,7 @@ static void test_bad_input_writes_nothing(void **state)
 
     /* A malformed table is refused by --resume and left as it was. */
     path_of(path, sizeof path, "broken", "csv");
-    write_text(path, "suite,layer\n");
+    test_write_file(path, "suite,layer\n");
     before = test_read_file(path);
     assert_int_equal(run_bench("broken", resume), 2);
     after = test_read_file(path);
@@ -547,7 +533,7 @@ static void test_bad_input_writes_nothing(void **state)
     /* So is a malformed phases table beside a good one. */
     assert_int_equal(run_bench("badphases", NULL), 0);
     path_of(path, sizeof path, "badphases", "phases.csv");
-    write_text(path, BENCH_PHASES_HEADER "\ncli,a,b,c,1,x\n");
+    test_write_file(path, BENCH_PHASES_HEADER "\ncli,a,b,c,1,x\n");
     before = test_read_file(path);
     assert_int_equal(run_bench("badphases", resume), 2);
     after = test_read_file(path);

@@ -21,15 +21,6 @@ static void scratch(char *path, size_t n, const char *tag)
     snprintf(path, n, "/tmp/test_csv_%ld_%s.csv", (long)getpid(), tag);
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-
-    assert_non_null(f);
-    assert_int_equal(fputs(text, f) >= 0, 1);
-    assert_int_equal(fclose(f), 0);
-}
-
 static void expect_field(const char *text, const char *want)
 {
     char out[128];
@@ -179,7 +170,7 @@ static void test_open_replaces(void **state)
     FILE *f;
 
     scratch(path, sizeof path, "replace");
-    write_file(path, "old contents\n");
+    test_write_file(path, "old contents\n");
     f = bench_csv_open(path, 0, err, sizeof err);
     assert_non_null(f);
     fclose(f);
@@ -264,7 +255,7 @@ static void test_malformed(void **state)
     for (int i = 0; i < n; i++) {
         bench_rows t = {NULL, NULL, -1};
 
-        write_file(path, bad_files[i].text);
+        test_write_file(path, bad_files[i].text);
         err[0] = '\0';
         snprintf(want, sizeof want, "%s:%d: ", path, bad_files[i].line);
         assert_int_equal(bench_csv_read(path, &t, err, sizeof err), -1);
@@ -291,12 +282,12 @@ static void test_lenient_where_harmless(void **state)
     bench_rows t;
 
     scratch(path, sizeof path, "ok");
-    write_file(path, H);
+    test_write_file(path, H);
     assert_int_equal(bench_csv_read(path, &t, err, sizeof err), 0);
     assert_int_equal(t.n, 0);
     bench_rows_free(&t);
 
-    write_file(path, BENCH_CSV_HEADER "\r\n"
+    test_write_file(path, BENCH_CSV_HEADER "\r\n"
                "s,l,1,d,a,i,2,ok,1,1,1,,0\r\n");
     if (bench_csv_read(path, &t, err, sizeof err) != 0)
         fprintf(stderr, "%s\n", err);

@@ -63,13 +63,9 @@ static const char *put(const char *name, const char *text)
     static char paths[8][300];
     static int next;
     char *path = paths[next++ % 8];
-    FILE *f;
 
     snprintf(path, 300, "%s/%s", dir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
+    test_write_file(path, text);
     return path;
 }
 

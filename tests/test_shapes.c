@@ -514,13 +514,8 @@ static int remove_tmp(void **state)
 static void write_file(const char *name, const char *text, char *path,
                        size_t n)
 {
-    FILE *f;
-
     snprintf(path, n, "%s/%s", tmp_dir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
+    test_write_file(path, text);
 }
 
 /* Loads `path`, which must fail with a message holding both parts. */

@@ -34,6 +34,16 @@ int test_remove_dir(const char *dir)
     return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void test_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    if (f == NULL)
+        fail_msg("cannot create %s", path);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
 char *test_read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");

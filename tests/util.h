@@ -16,6 +16,9 @@ int test_make_dir(char *dir, size_t n, const char *prefix);
 /* Removes dir and everything below it; 0, or -1 if something stayed. */
 int test_remove_dir(const char *dir);
 
+/* Writes `text` as the whole file at path; fails the test if it cannot. */
+void test_write_file(const char *path, const char *text);
+
 /* The whole file as a string to free; fails the test if unreadable. */
 char *test_read_file(const char *path);
 
