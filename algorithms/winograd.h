@@ -26,6 +26,7 @@
 #define WINO_LANES 8       /* tiles per vector */
 #define WINO_MR 6          /* output channels per multiply micro-tile */
 #define WINO_ALPHA_MAX 8   /* input tile of F(6x6, 3x3) */
+#define WINO_FUSED_MAX_C 8 /* channels per group for the fused path */
 
 /* A transform matrix row by row with its zeros dropped: row r is
  * sum over e < nnz[r] of val[r][e] * (input col[r][e]). */
@@ -67,8 +68,19 @@ typedef struct wino_geom {
     int64_t hlim, wlim;         /* input rows / cols that may be read */
     size_t v_ld;                /* floats from one point to the next in V */
     size_t m_ld;                /* floats from one channel to the next in M */
+    int fused;                  /* few channels: multiply inside output */
+    int64_t span, nspan;        /* fused: tiles of a row per item (a
+                                   multiple of 8, <= tb); items per row */
     wino_sparse bt, at;         /* B^T (alpha x alpha), A^T (m x alpha) */
+    float at_pair[WINO_ALPHA_MAX][3];  /* A^T by point pairs, below */
 } wino_geom;
+
+/*
+ * Every point set is 0, then pairs +p, -p, then infinity, so A^T (p^i in
+ * column p) is read through sums (even rows) and differences (odd rows)
+ * of each pair's two columns: at_pair[i][k] = p_k^i for pair k.
+ */
+void wino_pair_coefficients(const wino_matrices *w, wino_geom *q);
 
 /* One block of tiles of one group. */
 typedef struct wino_block {
@@ -77,11 +89,22 @@ typedef struct wino_block {
 } wino_block;
 
 /*
+ * The fused path's unit of work: tiles [tx0, tx0 + ntx) of tile row ty
+ * of image n, group g. Its V is V[lane group][c][xi][8 lanes].
+ */
+typedef struct wino_span {
+    int64_t g, n, ty, tx0, ntx;
+} wino_span;
+
+/*
  * The kernels of one instruction set.
  *   input:    channel c of block b: x -> V[.][c][.]; lanes past nt are 0.
  *   multiply: one point: M[.][xi] = U[g][xi] * V[xi] for the block's
  *             tiles (u, v, mm point at that point's first element).
  *   output:   channel k of block b: M[.][k][.] -> y (+ bias, cropped).
+ *   fused_input, fused_output (NULL where missing): for a span, all
+ *             channels of x -> V; then per output channel the products
+ *             summed over channels and their output transform -> y.
  */
 typedef struct wino_kernels {
     void (*input)(const wino_geom *q, const wino_block *b, int64_t c,
@@ -90,6 +113,11 @@ typedef struct wino_kernels {
                      const float *u, const float *v, float *mm);
     void (*output)(const wino_geom *q, const wino_block *b, int64_t k,
                    const float *mm, const float *bias, float *y);
+    void (*fused_input)(const wino_geom *q, const wino_span *s,
+                        const float *x, float *v);
+    void (*fused_output)(const wino_geom *q, const wino_span *s,
+                         const float *u, const float *v, const float *bias,
+                         float *y);
 } wino_kernels;
 
 /* For tests: non-zero makes plans created afterwards use the portable

@@ -7,6 +7,7 @@
  */
 #include "winograd.h"
 
+#include <assert.h>
 #include <immintrin.h>
 #include <string.h>
 
@@ -348,6 +349,293 @@ static void output_avx2(const wino_geom *q, const wino_block *b, int64_t k,
         output_tiles(q, b, k, mm, bias, y, 8, 6);
 }
 
+/* ---- The fused path (few input channels) ----------------------------- */
+
+/*
+ * Lane group gx of span s, channel c: lane l reads the alpha x alpha
+ * tile at column l*m of a zero-padded copy of the input rows the tile
+ * row covers, so the edges need no per-lane masks.
+ */
+INLINE void fused_gather(const wino_geom *q, const wino_span *s, int64_t gx,
+                         int64_t c, const float *x, __m256 *dt, const int a,
+                         const int m)
+{
+    const conv_desc *d = q->d;
+    float patch[WINO_ALPHA_MAX][WINO_LANES * 6 + WINO_LANES];
+    int64_t iy = q->oy0 + s->ty * m - d->pad_top;
+    int64_t ix = q->ox0 + (s->tx0 + gx * WINO_LANES) * m - d->pad_left;
+    int64_t lo = ix < 0 ? -ix : 0, hi = q->wlim - ix;
+    const float *xc = x + (s->n * d->c + s->g * q->cg + c) * d->h * d->w;
+
+    hi = hi < 8 * m + 2 ? hi : 8 * m + 2;
+    for (int i = 0; i < a; i++) {
+        __m256 r[WINO_LANES];
+
+        memset(patch[i], 0, sizeof patch[i]);
+        if (iy + i >= 0 && iy + i < q->hlim && hi > lo)
+            memcpy(&patch[i][lo], xc + (iy + i) * d->w + ix + lo,
+                   (size_t)(hi - lo) * sizeof(float));
+
+        /* Lane l's row of the tile starts at column l*m. */
+        for (int l = 0; l < WINO_LANES; l++)
+            r[l] = _mm256_loadu_ps(&patch[i][l * m]);
+        transpose8(r);
+        for (int j = 0; j < a; j++)
+            dt[i * a + j] = r[j];
+    }
+}
+
+INLINE void fused_input_tiles(const wino_geom *q, const wino_span *s,
+                              const float *x, float *v, const int a,
+                              const int m)
+{
+    for (int64_t gx = 0; gx * WINO_LANES < s->ntx; gx++)
+        for (int64_t c = 0; c < q->cg; c++) {
+            __m256 dt[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
+            __m256 t[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
+            __m256 o[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
+            float *vc = v + (gx * q->cg + c) * q->npts * WINO_LANES;
+
+            fused_gather(q, s, gx, c, x, dt, a, m);
+            apply(&q->bt, dt, a, 1, t, a, 1, a);
+            apply(&q->bt, t, 1, a, o, 1, a, a);
+            for (int xi = 0; xi < a * a; xi++)
+                _mm256_storeu_ps(vc + xi * WINO_LANES, o[xi]);
+        }
+}
+
+static void fused_input_avx2(const wino_geom *q, const wino_span *s,
+                             const float *x, float *v)
+{
+    if (q->m == 2)
+        fused_input_tiles(q, s, x, v, 4, 2);
+    else if (q->m == 4)
+        fused_input_tiles(q, s, x, v, 6, 4);
+    else
+        fused_input_tiles(q, s, x, v, 8, 6);
+}
+
+/* out[0..m) = lanes' rows interleaved, lane l's m values from l*m, for
+ * the output row y[0..m) (lane l of y[j]: tile l's column j). */
+INLINE void interleave(const __m256 *y, __m256 *out, const int m)
+{
+    __m256 lo = _mm256_unpacklo_ps(y[0], y[1]);
+    __m256 hi = _mm256_unpackhi_ps(y[0], y[1]);
+
+    if (m == 2) {
+        out[0] = _mm256_permute2f128_ps(lo, hi, 0x20);
+        out[1] = _mm256_permute2f128_ps(lo, hi, 0x31);
+    } else {
+        __m256 lo2 = _mm256_unpacklo_ps(y[2], y[3]);
+        __m256 hi2 = _mm256_unpackhi_ps(y[2], y[3]);
+        __m256 t0 = _mm256_shuffle_ps(lo, lo2, _MM_SHUFFLE(1, 0, 1, 0));
+        __m256 t1 = _mm256_shuffle_ps(lo, lo2, _MM_SHUFFLE(3, 2, 3, 2));
+        __m256 t2 = _mm256_shuffle_ps(hi, hi2, _MM_SHUFFLE(1, 0, 1, 0));
+        __m256 t3 = _mm256_shuffle_ps(hi, hi2, _MM_SHUFFLE(3, 2, 3, 2));
+
+        out[0] = _mm256_permute2f128_ps(t0, t1, 0x20);
+        out[1] = _mm256_permute2f128_ps(t2, t3, 0x20);
+        out[2] = _mm256_permute2f128_ps(t0, t1, 0x31);
+        out[3] = _mm256_permute2f128_ps(t2, t3, 0x31);
+    }
+}
+
+/* Output row i of a lane group's tiles, o[i*m + j] per lane, to the
+ * `cols` outputs from p: lane l's m values go to p + l*m. F(6x6) goes
+ * through a transpose, a row of 6 per lane. */
+INLINE void fused_store_row(const __m256 *o, int i, float *p, int64_t cols,
+                            const int m)
+{
+    __m256 r[WINO_LANES];
+    float stage[WINO_LANES * 6 + WINO_LANES];
+    int full = cols == WINO_LANES * m;
+    float *dst = full ? p : stage;
+
+    if (m == 6) {
+        for (int j = 0; j < WINO_LANES; j++)
+            r[j] = j < m ? o[i * m + j] : _mm256_setzero_ps();
+        transpose8(r);
+        for (int l = 0; l < WINO_LANES; l++)
+            if (full)
+                store_row(dst + l * m, r[l], m, m);
+            else
+                _mm256_storeu_ps(dst + l * m, r[l]);
+    } else {
+        interleave(o + i * m, r, m);
+        for (int j = 0; j < m; j++)
+            _mm256_storeu_ps(dst + j * WINO_LANES, r[j]);
+    }
+    if (!full)
+        memcpy(p, stage, (size_t)cols * sizeof(float));
+}
+
+/*
+ * y[i*ys] = (A^T x)[i] for i < m from x[j*xs], j < alpha, through the
+ * pair sums and differences (c[i][k]: wino_geom.at_pair, broadcast).
+ */
+INLINE void at_pairs(const __m256 *x, int xs, __m256 *y, int ys,
+                     const __m256 c[][3], const int a, const int m)
+{
+    const int np = (a - 2) / 2;
+    __m256 sum[3], dif[3];
+
+    for (int k = 0; k < np; k++) {
+        sum[k] = _mm256_add_ps(x[(2 * k + 1) * xs], x[(2 * k + 2) * xs]);
+        dif[k] = _mm256_sub_ps(x[(2 * k + 1) * xs], x[(2 * k + 2) * xs]);
+    }
+    for (int i = 0; i < m; i++) {
+        const __m256 *pr = i % 2 ? dif : sum;
+        __m256 acc = i == 0 ? _mm256_add_ps(x[0], pr[0])
+                            : _mm256_mul_ps(c[i][0], pr[0]);
+
+        for (int k = 1; k < np; k++)
+            acc = i == 0 ? _mm256_add_ps(acc, pr[k])
+                         : _mm256_fmadd_ps(c[i][k], pr[k], acc);
+        if (i == m - 1)
+            acc = _mm256_add_ps(acc, x[(a - 1) * xs]);
+        y[i * ys] = acc;
+    }
+}
+
+/*
+ * M = sum over the nc channels of U .* V for ng lane groups (vg: V of
+ * the first, vs floats apart) and one output channel (up: its U at point
+ * 0, channel 0; each weight is broadcast once for all groups), a column
+ * of points at a time straight into the column pass; then Y = T A + the
+ * bias, group g's at o + g*m*m.
+ */
+INLINE void fused_tile(const float *up, size_t pp, const float *vg,
+                       size_t vs, __m256 bv, const __m256 c[][3],
+                       __m256 *o, const int a, const int m, const int nc,
+                       const int ng)
+{
+    __m256 t[2][WINO_ALPHA_MAX * WINO_ALPHA_MAX];
+
+    for (int j = 0; j < a; j++) {
+        __m256 col[2][WINO_ALPHA_MAX];
+
+        for (int i = 0; i < a; i++) {
+            int xi = i * a + j;
+
+            for (int g = 0; g < ng; g++)
+                col[g][i] = _mm256_setzero_ps();
+            for (int ch = 0; ch < nc; ch++) {
+                __m256 w = _mm256_broadcast_ss(up + xi * pp
+                                               + ch * WINO_MR);
+                const float *vp = vg + (ch * a * a + xi) * WINO_LANES;
+
+                for (int g = 0; g < ng; g++)
+                    col[g][i] = _mm256_fmadd_ps(
+                        w, _mm256_loadu_ps(vp + g * vs), col[g][i]);
+            }
+        }
+        for (int g = 0; g < ng; g++)
+            at_pairs(col[g], 1, t[g] + j, a, c, a, m);
+    }
+    for (int g = 0; g < ng; g++)
+        for (int i = 0; i < m; i++)
+            at_pairs(t[g] + i * a, 1, o + g * m * m + i * m, 1, c, a, m);
+    for (int i = 0; i < ng * m * m; i++)
+        o[i] = _mm256_add_ps(o[i], bv);
+}
+
+/* Rows [0, rows) of ng lane groups' tiles from column ox of output
+ * plane yk (cropped at the span's end and the live outputs' edge), and
+ * a prefetch for writing the same place of the next plane. */
+INLINE void fused_store(const wino_geom *q, const wino_span *s,
+                        const __m256 *o, int64_t gx, float *yk,
+                        int64_t rows, int next, const int m, const int ng)
+{
+    const conv_desc *d = q->d;
+
+    for (int g = 0; g < ng; g++) {
+        int64_t ox = q->ox0 + (s->tx0 + (gx + g) * WINO_LANES) * m;
+        int64_t lanes = s->ntx - (gx + g) * WINO_LANES;
+        int64_t cols = q->ox1 - ox;
+
+        lanes = lanes < WINO_LANES ? lanes : WINO_LANES;
+        cols = cols < lanes * m ? cols : lanes * m;
+
+        /* The stores miss the caches; asking early hides some of it. */
+        for (int64_t i = 0; i < rows && next; i++)
+            for (int64_t f = 0; f < cols; f += 16)
+                __builtin_prefetch(yk + (d->p + i) * d->q + ox + f, 1, 3);
+        for (int64_t i = 0; i < rows; i++)
+            fused_store_row(o + g * m * m, (int)i, yk + i * d->q + ox,
+                            cols, m);
+    }
+}
+
+INLINE void fused_output_tiles(const wino_geom *q, const wino_span *s,
+                               const float *u, const float *v,
+                               const float *bias, float *y, const int a,
+                               const int m, const int nc)
+{
+    const conv_desc *d = q->d;
+    size_t pp = (size_t)q->nkb * WINO_MR * q->cg;
+    int64_t oy = q->oy0 + s->ty * m, rows = wino_tile_rows(q, oy);
+    __m256 c[WINO_ALPHA_MAX][3];
+
+    for (int i = 0; i < m; i++)
+        for (int k = 0; k < (a - 2) / 2; k++)
+            c[i][k] = _mm256_set1_ps(q->at_pair[i][k]);
+    for (int64_t k = 0; k < q->kg; k++) {
+        const float *up = u + k / WINO_MR * q->cg * WINO_MR + k % WINO_MR;
+        int64_t plane = s->n * d->k + s->g * q->kg + k;
+        float *yk = y + (plane * d->p + oy) * d->q;
+        __m256 bv = _mm256_set1_ps(bias[s->g * q->kg + k]);
+
+        int64_t gx = 0, vs = nc * a * a * WINO_LANES;
+        int next = k + 1 < q->kg;
+
+        for (; (gx + 2) * WINO_LANES <= s->ntx; gx += 2) {
+            __m256 o[2 * WINO_ALPHA_MAX * WINO_ALPHA_MAX];
+
+            fused_tile(up, pp, v + gx * vs, vs, bv, c, o, a, m, nc, 2);
+            fused_store(q, s, o, gx, yk, rows, next, m, 2);
+        }
+        for (; gx * WINO_LANES < s->ntx; gx++) {
+            __m256 o[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
+
+            fused_tile(up, pp, v + gx * vs, vs, bv, c, o, a, m, nc, 1);
+            fused_store(q, s, o, gx, yk, rows, next, m, 1);
+        }
+    }
+}
+
+/* The channel count is a constant in each instance, so the products'
+ * loop unrolls into the column pass. */
+INLINE void fused_output_m(const wino_geom *q, const wino_span *s,
+                           const float *u, const float *v,
+                           const float *bias, float *y, const int a,
+                           const int m)
+{
+    switch (q->cg) {
+    case 1: fused_output_tiles(q, s, u, v, bias, y, a, m, 1); break;
+    case 2: fused_output_tiles(q, s, u, v, bias, y, a, m, 2); break;
+    case 3: fused_output_tiles(q, s, u, v, bias, y, a, m, 3); break;
+    case 4: fused_output_tiles(q, s, u, v, bias, y, a, m, 4); break;
+    case 5: fused_output_tiles(q, s, u, v, bias, y, a, m, 5); break;
+    case 6: fused_output_tiles(q, s, u, v, bias, y, a, m, 6); break;
+    case 7: fused_output_tiles(q, s, u, v, bias, y, a, m, 7); break;
+    default: fused_output_tiles(q, s, u, v, bias, y, a, m, 8); break;
+    }
+}
+
+static void fused_output_avx2(const wino_geom *q, const wino_span *s,
+                              const float *u, const float *v,
+                              const float *bias, float *y)
+{
+    assert(q->cg >= 1 && q->cg <= WINO_FUSED_MAX_C);
+    if (q->m == 2)
+        fused_output_m(q, s, u, v, bias, y, 4, 2);
+    else if (q->m == 4)
+        fused_output_m(q, s, u, v, bias, y, 6, 4);
+    else
+        fused_output_m(q, s, u, v, bias, y, 8, 6);
+}
+
 const wino_kernels wino_kernels_avx2 = {
-    input_avx2, multiply_avx2, output_avx2,
+    input_avx2, multiply_avx2, output_avx2, fused_input_avx2,
+    fused_output_avx2,
 };

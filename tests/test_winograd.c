@@ -144,6 +144,20 @@ static const shape shapes[] = {
      1, 1, 1, 1, 1, 1},
     {"blocks across images", 2, 1, 48, 47, 256, 1, 1, 1, 1, 1, 1},
     {"no output reaches the input", 1, 2, 2, 5, 3, 3, 1, -2, 1, 1, 1},
+
+    /* Few channels per group: the multiply fused into the output. */
+    {"fused: 1 -> 7 channels, 29x23", 1, 1, 29, 23, 7, 1, 1, 1, 1, 1, 1},
+    {"fused: 2 -> 64 channels, batch 2", 2, 2, 19, 33, 64,
+     1, 1, 1, 1, 1, 0},
+    {"fused: 3 -> 64 channels, 37x41", 1, 3, 37, 41, 64, 1, 1, 1, 1, 1, 1},
+    {"fused: 5 -> 7 channels, padding 2", 1, 5, 21, 27, 7,
+     2, 2, 2, 2, 1, 1},
+    {"fused: 8 -> 64 channels, 17x45", 1, 8, 17, 45, 64, 1, 1, 1, 1, 1, 1},
+    {"unfused: 9 -> 7 channels", 1, 9, 23, 19, 7, 1, 1, 1, 1, 1, 1},
+    {"fused: groups 3 of 2 -> 7 channels", 1, 6, 15, 26, 21,
+     1, 1, 1, 1, 3, 1},
+    {"fused: 1100 wide, more than one span", 1, 2, 3, 1100, 3,
+     1, 1, 1, 1, 1, 1},
 };
 
 typedef struct run {
@@ -334,36 +348,58 @@ static void test_declines_with_reason(void **state)
 }
 
 /* The profile splits execute into the three phases it reports. */
-static void test_profile_and_description(void **state)
+/* One execution's profile and description, for a shape of few input
+ * channels (fused where the kernels allow) and one of many. */
+static void check_profile(const conv_desc *d, const float *x,
+                          const float *w, float *y)
 {
-    conv_desc d = desc_of(&shapes[1]);
     conv_options opt = conv_options_default();
     conv_plan *plan = NULL;
     conv_profile p;
-    float *x, *w, *y;
 
-    (void)state;
-    assert_int_equal(conv_desc_check(&d), CONV_OK);
-    x = calloc((size_t)conv_desc_input_elems(&d), sizeof *x);
-    w = calloc((size_t)conv_desc_weight_elems(&d), sizeof *w);
-    y = calloc((size_t)conv_desc_output_elems(&d), sizeof *y);
-    assert_true(x != NULL && w != NULL && y != NULL);
     opt.profile = 1;
     opt.threads = 2;
     for (int v = 0; v < 3; v++) {
-        assert_int_equal(conv_plan_create(&plan, &d, variants[v], &opt),
+        assert_int_equal(conv_plan_create(&plan, d, variants[v], &opt),
                          CONV_OK);
         assert_int_equal(conv_plan_set_weights(plan, w, NULL), CONV_OK);
         assert_int_equal(conv_execute(plan, x, y), CONV_OK);
         assert_int_equal(conv_execute(plan, x, y), CONV_OK);
         assert_int_equal(conv_plan_profile(plan, &p), CONV_OK);
         assert_int_equal(p.executions, 2);
-        assert_true(p.input_transform > 0.0 && p.multiply > 0.0
-                    && p.output_transform > 0.0);
+        assert_true(p.input_transform > 0.0 && p.output_transform > 0.0);
         assert_true(conv_plan_workspace_bytes(plan) > 0);
         assert_non_null(strstr(conv_plan_describe(plan), variants[v]));
+
+        /* A fused plan counts its products as output transform. */
+        if (strstr(conv_plan_describe(plan), "fused") != NULL)
+            assert_true(d->c / d->groups <= WINO_FUSED_MAX_C
+                        && p.multiply == 0.0);
+        else
+            assert_true(p.multiply > 0.0);
         conv_plan_destroy(plan);
     }
+}
+
+static void test_profile_and_description(void **state)
+{
+    conv_desc d = desc_of(&shapes[1]), many = desc_of(&shapes[11]);
+    conv_options opt = conv_options_default();
+    conv_plan *plan = NULL;
+    float *x, *w, *y;
+
+    (void)state;
+    assert_int_equal(conv_desc_check(&d), CONV_OK);
+    assert_int_equal(conv_desc_check(&many), CONV_OK);
+    x = calloc((size_t)(conv_desc_input_elems(&d)
+                        + conv_desc_input_elems(&many)), sizeof *x);
+    w = calloc((size_t)(conv_desc_weight_elems(&d)
+                        + conv_desc_weight_elems(&many)), sizeof *w);
+    y = calloc((size_t)(conv_desc_output_elems(&d)
+                        + conv_desc_output_elems(&many)), sizeof *y);
+    assert_true(x != NULL && w != NULL && y != NULL);
+    check_profile(&d, x, w, y);
+    check_profile(&many, x, w, y);
 
     /* The switch the shape tests use does reach the plan. */
     wino_force_portable(1);
