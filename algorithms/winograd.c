@@ -19,11 +19,12 @@
  * take whole blocks, each with its own V and M, or, when there are too
  * few blocks to share out, work on one block together, phase by phase.
  * Only outputs whose 3x3 window reaches the input are tiled; the others
- * are the bias.
+ * are the bias. Layers of at most WINO_FUSED_MAX_C channels per group
+ * take the fused path instead (winograd_fused.c) where the kernels have
+ * it: spans of a tile row, the multiply inside the output transform.
  */
 #include "winograd.h"
 
-#include <assert.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -133,16 +134,6 @@ static void to_sparse(const double *a, int rows, int cols, wino_sparse *s)
                 continue;
             s->col[r][s->nnz[r]] = c;
             s->val[r][s->nnz[r]++] = (float)v;
-        }
-}
-
-void wino_pair_coefficients(const wino_matrices *w, wino_geom *q)
-{
-    for (int i = 0; i < w->m; i++)
-        for (int k = 0; 2 * k + 2 < w->alpha - 1; k++) {
-            assert(w->at[i][2 * k + 2] == (i % 2 ? -1 : 1)
-                   * w->at[i][2 * k + 1]);
-            q->at_pair[i][k] = (float)w->at[i][2 * k + 1];
         }
 }
 
@@ -688,52 +679,6 @@ static void run_block_shared(const wino_state *st, const wino_block *b,
     }
 }
 
-static wino_span span_at(const wino_geom *q, int64_t i)
-{
-    int64_t per_image = q->th * q->nspan;
-    int64_t per_group = q->d->n * per_image, r = i % per_group;
-    wino_span s;
-
-    s.g = i / per_group;
-    s.n = r / per_image;
-    s.ty = r % per_image / q->nspan;
-    s.tx0 = r % q->nspan * q->span;
-    s.ntx = q->tw - s.tx0 < q->span ? q->tw - s.tx0 : q->span;
-    return s;
-}
-
-/*
- * The fused path: threads take spans of a tile row, each with its own V.
- * NOTE: the products are summed inside the output transform, one lane
- * group and output channel at a time, too finely interleaved to time
- * apart; the profile counts that fused phase as output transform and
- * leaves the multiply at zero.
- */
-static void run_spans(const wino_state *st, const float *x, float *y,
-                      float *v, double *t)
-{
-    const wino_geom *q = &st->q;
-    int64_t items = q->d->groups * q->d->n * q->th * q->nspan;
-
-    #pragma omp for schedule(dynamic, 1)
-    for (int64_t i = 0; i < items; i++) {
-        wino_span s = span_at(q, i);
-        wino_block b = {s.g, 0, 0};
-        size_t per_point;
-        const float *ug = group_u(st, &b, &per_point);
-        double t0 = t ? conv_now() : 0.0, t1 = 0.0;
-
-        st->kern.fused_input(q, &s, x, v);
-        if (t)
-            t1 = conv_now();
-        st->kern.fused_output(q, &s, ug, v, st->bias, y);
-        if (t) {
-            t[0] += t1 - t0;
-            t[2] += conv_now() - t1;
-        }
-    }
-}
-
 /* Outputs outside the live region are the bias alone. */
 static void fill_dead(const wino_state *st, float *y)
 {
@@ -780,7 +725,7 @@ static conv_status wino_execute(const conv_ctx *ctx, void *state,
 
         fill_dead(st, y);
         if (q->fused) {
-            run_spans(st, x, y, v, tp);
+            wino_run_spans(q, &st->kern, st->u, st->bias, x, y, v, tp);
         } else if (!q->shared) {
             #pragma omp for schedule(dynamic, 1)
             for (int64_t i = 0; i < q->blocks; i++) {

@@ -120,6 +120,13 @@ typedef struct wino_kernels {
                          float *y);
 } wino_kernels;
 
+/* The fused path (winograd_fused.c), inside a parallel region: the
+ * threads share out the spans, each with its own V; adds the input and
+ * the fused output phase's times to t[0] and t[2] unless t is NULL. */
+void wino_run_spans(const wino_geom *q, const wino_kernels *kern,
+                    const float *u, const float *bias, const float *x,
+                    float *y, float *v, double *t);
+
 /* For tests: non-zero makes plans created afterwards use the portable
  * C kernels even where AVX2 is available. */
 void wino_force_portable(int on);

@@ -304,14 +304,9 @@ INLINE void store_rows(const wino_geom *q, const __m256 *o,
     }
 }
 
-/*
- * TODO: with few input channels (VGG conv1_1, C = 3) this phase is three
- * quarters of the time: its cost per output does not shrink with C, and
- * writing y by short rows of many channels runs at a few GB/s (streaming
- * whole rows through a staging buffer measured no better on this
- * machine). Fusing the multiply into it for small C would at least save
- * the M round trip; such layers run at about 0.35x oneDNN.
- */
+/* NOTE: with few input channels per group (VGG conv1_1, C = 3) this
+ * phase's cost per output does not shrink with C, and it was three
+ * quarters of the time; such layers take the fused path below. */
 INLINE void output_tiles(const wino_geom *q, const wino_block *b,
                          int64_t k, const float *mm, const float *bias,
                          float *y, const int a, const int m)
@@ -353,32 +348,40 @@ static void output_avx2(const wino_geom *q, const wino_block *b, int64_t k,
 
 /*
  * Lane group gx of span s, channel c: lane l reads the alpha x alpha
- * tile at column l*m of a zero-padded copy of the input rows the tile
- * row covers, so the edges need no per-lane masks.
+ * tile from column l*m of the input rows the tile row covers (8 floats
+ * per lane and row; a transpose turns them into lanes), or, where that
+ * would leave the readable input, from a zero-padded copy of the row.
  */
 INLINE void fused_gather(const wino_geom *q, const wino_span *s, int64_t gx,
                          int64_t c, const float *x, __m256 *dt, const int a,
                          const int m)
 {
     const conv_desc *d = q->d;
-    float patch[WINO_ALPHA_MAX][WINO_LANES * 6 + WINO_LANES];
+    float patch[WINO_LANES * 6 + WINO_LANES];
     int64_t iy = q->oy0 + s->ty * m - d->pad_top;
     int64_t ix = q->ox0 + (s->tx0 + gx * WINO_LANES) * m - d->pad_left;
     int64_t lo = ix < 0 ? -ix : 0, hi = q->wlim - ix;
+    int inside = lo == 0 && hi >= 7 * m + WINO_LANES;
     const float *xc = x + (s->n * d->c + s->g * q->cg + c) * d->h * d->w;
 
     hi = hi < 8 * m + 2 ? hi : 8 * m + 2;
     for (int i = 0; i < a; i++) {
         __m256 r[WINO_LANES];
+        const float *src;
 
-        memset(patch[i], 0, sizeof patch[i]);
-        if (iy + i >= 0 && iy + i < q->hlim && hi > lo)
-            memcpy(&patch[i][lo], xc + (iy + i) * d->w + ix + lo,
-                   (size_t)(hi - lo) * sizeof(float));
-
-        /* Lane l's row of the tile starts at column l*m. */
+        if (iy + i < 0 || iy + i >= q->hlim || hi <= lo) {
+            for (int j = 0; j < a; j++)
+                dt[i * a + j] = _mm256_setzero_ps();
+            continue;
+        }
+        src = xc + (iy + i) * d->w + ix;
+        if (!inside) {
+            memset(patch, 0, sizeof patch);
+            memcpy(&patch[lo], src + lo, (size_t)(hi - lo) * sizeof(float));
+            src = patch;
+        }
         for (int l = 0; l < WINO_LANES; l++)
-            r[l] = _mm256_loadu_ps(&patch[i][l * m]);
+            r[l] = _mm256_loadu_ps(src + l * m);
         transpose8(r);
         for (int j = 0; j < a; j++)
             dt[i * a + j] = r[j];
