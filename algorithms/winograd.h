@@ -73,12 +73,16 @@ typedef struct wino_geom {
                                    multiple of 8, <= tb); items per row */
     wino_sparse bt, at;         /* B^T (alpha x alpha), A^T (m x alpha) */
     float at_pair[WINO_ALPHA_MAX][3];  /* A^T by point pairs, below */
+    float bt_dense[WINO_ALPHA_MAX][WINO_ALPHA_MAX];  /* B^T, for pairs */
 } wino_geom;
 
 /*
  * Every point set is 0, then pairs +p, -p, then infinity, so A^T (p^i in
  * column p) is read through sums (even rows) and differences (odd rows)
- * of each pair's two columns: at_pair[i][k] = p_k^i for pair k.
+ * of each pair's two columns: at_pair[i][k] = p_k^i for pair k. The two
+ * rows of B^T of a pair are E + O and E - O, E on even and O on odd
+ * columns; row 0 has only even and the last row only odd columns and
+ * the last one. Fills at_pair and bt_dense (asserting that shape).
  */
 void wino_pair_coefficients(const wino_matrices *w, wino_geom *q);
 

@@ -388,10 +388,44 @@ INLINE void fused_gather(const wino_geom *q, const wino_span *s, int64_t gx,
     }
 }
 
+/*
+ * y[r*ys] = (B^T x)[r] for r < alpha from x[c*xs] through the paired
+ * shape of B^T (wino_pair_coefficients; cb: B^T broadcast).
+ */
+INLINE void bt_pairs(const __m256 *x, int xs, __m256 *y, int ys,
+                     const __m256 cb[][WINO_ALPHA_MAX], const int a)
+{
+    __m256 acc = _mm256_mul_ps(cb[0][0], x[0]);
+
+    for (int c = 2; c < a - 1; c += 2)
+        acc = _mm256_fmadd_ps(cb[0][c], x[c * xs], acc);
+    y[0] = acc;
+    for (int r = 1; r < a - 1; r += 2) {
+        __m256 e = _mm256_mul_ps(cb[r][2], x[2 * xs]);
+        __m256 o = _mm256_mul_ps(cb[r][1], x[xs]);
+
+        for (int c = 4; c < a - 1; c += 2)
+            e = _mm256_fmadd_ps(cb[r][c], x[c * xs], e);
+        for (int c = 3; c < a - 1; c += 2)
+            o = _mm256_fmadd_ps(cb[r][c], x[c * xs], o);
+        y[r * ys] = _mm256_add_ps(e, o);
+        y[(r + 1) * ys] = _mm256_sub_ps(e, o);
+    }
+    acc = x[(a - 1) * xs];
+    for (int c = 1; c < a - 1; c += 2)
+        acc = _mm256_fmadd_ps(cb[a - 1][c], x[c * xs], acc);
+    y[(a - 1) * ys] = acc;
+}
+
 INLINE void fused_input_tiles(const wino_geom *q, const wino_span *s,
                               const float *x, float *v, const int a,
                               const int m)
 {
+    __m256 cb[WINO_ALPHA_MAX][WINO_ALPHA_MAX];
+
+    for (int r = 0; r < a; r++)
+        for (int c = 0; c < a; c++)
+            cb[r][c] = _mm256_set1_ps(q->bt_dense[r][c]);
     for (int64_t gx = 0; gx * WINO_LANES < s->ntx; gx++)
         for (int64_t c = 0; c < q->cg; c++) {
             __m256 dt[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
@@ -399,9 +433,12 @@ INLINE void fused_input_tiles(const wino_geom *q, const wino_span *s,
             __m256 o[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
             float *vc = v + (gx * q->cg + c) * q->npts * WINO_LANES;
 
+            /* T = B^T D by columns, then V = T B by rows. */
             fused_gather(q, s, gx, c, x, dt, a, m);
-            apply(&q->bt, dt, a, 1, t, a, 1, a);
-            apply(&q->bt, t, 1, a, o, 1, a, a);
+            for (int j = 0; j < a; j++)
+                bt_pairs(dt + j, a, t + j, a, cb, a);
+            for (int i = 0; i < a; i++)
+                bt_pairs(t + i * a, 1, o + i * a, 1, cb, a);
             for (int xi = 0; xi < a * a; xi++)
                 _mm256_storeu_ps(vc + xi * WINO_LANES, o[xi]);
         }

@@ -15,13 +15,32 @@
 #include <assert.h>
 #include <omp.h>
 
+/* Whether B^T's entry (r, c) may be non-zero in the paired shape. */
+static int bt_entry_used(int a, int r, int c)
+{
+    if (r == 0)
+        return c % 2 == 0 && c < a - 1;
+    if (r == a - 1)
+        return c % 2 == 1;
+    return c > 0 && c < a - 1;
+}
+
 void wino_pair_coefficients(const wino_matrices *w, wino_geom *q)
 {
+    int a = w->alpha;
+
     for (int i = 0; i < w->m; i++)
-        for (int k = 0; 2 * k + 2 < w->alpha - 1; k++) {
+        for (int k = 0; 2 * k + 2 < a - 1; k++) {
             assert(w->at[i][2 * k + 2] == (i % 2 ? -1 : 1)
                    * w->at[i][2 * k + 1]);
             q->at_pair[i][k] = (float)w->at[i][2 * k + 1];
+        }
+    for (int r = 0; r < a; r++)
+        for (int c = 0; c < a; c++) {
+            assert(bt_entry_used(a, r, c) || w->bt[r][c] == 0.0);
+            assert(r % 2 == 1 || r == 0 || r == a - 1
+                   || w->bt[r][c] == (c % 2 ? -1 : 1) * w->bt[r - 1][c]);
+            q->bt_dense[r][c] = (float)w->bt[r][c];
         }
 }
 
