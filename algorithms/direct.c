@@ -32,6 +32,9 @@
  *
  * Depthwise (one input and one output channel per group) has its own
  * kernel: lanes are 8 groups, each multiplying its own channel.
+ *
+ * 1x1 layers with stride 1, no padding and large enough planes take a
+ * path without blocked layouts instead (direct_1x1.c).
  */
 #include "algo.h"
 #include "direct.h"
@@ -225,12 +228,13 @@ static void layout_init(direct_layout *l, const conv_desc *d, int threads)
                   * l->cols.in * (int64_t)sizeof(float);
     /*
      * TODO: layers with a short sum per output ((C/G)*R*S of 27 to 64)
-     * spend 20-40% of their time in the two NCHW transposes, which the
-     * onednn rows do not count: resnet_50 res2a_branch2a 0.76x and
-     * res2a_branch2c 0.73x onednn, mobilenet_v1 conv1 and conv_pw_1
-     * 0.57x. Broadcasting from x's planes in place measured worse
-     * (64 to 512 prefetch streams); fusing the input transpose into the
-     * tile loop of the first oc group might not.
+     * that the NCHW 1x1 path does not take spend 20-40% of their time in
+     * the two NCHW transposes, which the onednn rows do not count:
+     * resnet_50 conv1 0.80x onednn, mobilenet_v1 conv1 0.57x.
+     * Broadcasting from x's planes in place measured worse (64 to 512
+     * prefetch streams); a kernel vectorised along output pixels (as
+     * direct_1x1.c), reading stride-2 rows split into even and odd
+     * columns, might not.
      */
     /* Threads that pack a whole image together then read each other's
      * halves. Bands of a 1x1 layer (no halo to pack twice) that split
@@ -295,6 +299,8 @@ static size_t direct_workspace(const conv_desc *d, int threads)
     direct_ws f;
     size_t own, bytes;
 
+    if (direct_1x1_applies(d))
+        return direct_1x1_workspace(d, threads);
     layout_init(&l, d, threads);
     if (!layout_floats(&l, d, &f) || f.band_x > SIZE_MAX - f.band_y
         || !conv_mul_size(f.band_x + f.band_y, (size_t)threads, &own)
@@ -335,6 +341,7 @@ static conv_status direct_create(const conv_ctx *ctx, void **state)
         return conv_fail(CONV_ENOMEM, "direct: cannot allocate a plan");
     pl->isa = pick_isa();
     pl->d = d;
+    pl->nchw_1x1 = direct_1x1_applies(d);
     layout_init(&pl->lay, d, ctx->threads);
     layout_floats(&pl->lay, d, &pl->ws);
     wfloats = packed_weight_floats(&pl->lay, d);
@@ -358,7 +365,12 @@ static conv_status direct_create(const conv_ctx *ctx, void **state)
 static conv_status direct_set_weights(const conv_ctx *ctx, void *state,
                                       const float *w, const float *b)
 {
-    direct_pack_weights(state, w, b);
+    direct_plan *pl = state;
+
+    if (pl->nchw_1x1)
+        direct_1x1_pack(pl, w, b);
+    else
+        direct_pack_weights(pl, w, b);
     return CONV_OK;
 }
 
@@ -675,6 +687,10 @@ static conv_status direct_execute(const conv_ctx *ctx, void *state,
     const direct_layout *l = &pl->lay;
     float *shared = ws;
 
+    if (pl->nchw_1x1) {
+        direct_1x1_execute(pl, x, y, ws, ctx->threads);
+        return CONV_OK;
+    }
     #pragma omp parallel num_threads(ctx->threads)
     {
         float *xb = shared + pl->ws.shared + (size_t)omp_get_thread_num()
@@ -705,6 +721,11 @@ static void direct_describe(const conv_ctx *ctx, const void *state,
     int64_t ob0;
     int nb;
 
+    if (pl->nchw_1x1) {
+        snprintf(buf, n, "direct %s nchw 1x1, tile %d oc x 24 px",
+                 pl->isa->name, DIRECT_ROW_OC);
+        return;
+    }
     direct_ocg_blocks(l, 0, &ob0, &nb);
     if (l->depthwise)
         nb = 1;

@@ -54,6 +54,22 @@ typedef struct direct_tile {
     int nr, ns;          /* kernel rows and columns applied */
 } direct_tile;
 
+/*
+ * One run of the NCHW 1x1 path (direct_1x1.c): for k < nk output
+ * channels and j < n pixels, y[k * y_k + j] = bias[k] + the sum over
+ * c < channels, in that order, of w[c][k] * x[c * x_c + j]. Weights are
+ * packed [c][DIRECT_ROW_OC], zeros past the group's last channel.
+ */
+typedef struct direct_rows {
+    const float *x, *w, *bias;
+    float *y;
+    ptrdiff_t x_c, y_k;   /* floats from one channel's row to the next */
+    int64_t channels, n;
+    int nk;               /* 1..DIRECT_ROW_OC */
+} direct_rows;
+
+#define DIRECT_ROW_OC 4   /* output channels of one rows call */
+
 /* The kernels of one instruction set. */
 typedef struct direct_isa {
     const char *name;
@@ -70,10 +86,16 @@ typedef struct direct_isa {
      * skipped. */
     void (*unpack8)(const float *src, float *const dst[DIRECT_LANES],
                     ptrdiff_t n);
+    /* The NCHW 1x1 path: one run of output channels over n pixels. */
+    void (*rows)(const direct_rows *r);
 } direct_isa;
 
 extern const direct_isa direct_isa_avx2;
 extern const direct_isa direct_isa_c;
+
+/* Their rows kernels (direct_1x1_avx2.c, direct_c.c). */
+void direct_rows_avx2(const direct_rows *r);
+void direct_rows_c(const direct_rows *r);
 
 /* The plan: geometry and blocking (direct.c), packed weights
  * (direct_pack.c). */
@@ -125,6 +147,7 @@ typedef struct direct_plan {
     float *wb;           /* packed weights */
     float *bb;           /* bias, [groups][ocb * 8], zeros past the end */
     direct_ws ws;        /* the workspace: shared part, then per thread */
+    int nchw_1x1;        /* runs direct_1x1.c's path, without layouts */
 } direct_plan;
 
 /* The first oc block and the block count of oc group i. */
@@ -141,6 +164,14 @@ float *direct_ocg_weights(const direct_plan *pl, int64_t g, int64_t ocg);
  * group g of image x (NCHW) into dst[count][W'][8]. */
 void direct_pack_rows(const direct_plan *pl, const float *x, int64_t g,
                       int64_t cb, int64_t first, int64_t count, float *dst);
+
+/* The NCHW 1x1 path (direct_1x1.c): whether it runs d, and its
+ * weight packing (into pl->wb, pl->bb) and execution. */
+int direct_1x1_applies(const conv_desc *d);
+void direct_1x1_pack(direct_plan *pl, const float *w, const float *b);
+size_t direct_1x1_workspace(const conv_desc *d, int threads);
+void direct_1x1_execute(const direct_plan *pl, const float *x, float *y,
+                        float *ws, int threads);
 
 /*
  * Which kernels plans created from now on use: DIRECT_ISA_AUTO (AVX2 +

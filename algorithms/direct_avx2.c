@@ -366,4 +366,5 @@ const direct_isa direct_isa_avx2 = {
     .dw_tile = dw_tile_avx2,
     .pack8 = pack8_avx2,
     .unpack8 = unpack8_avx2,
+    .rows = direct_rows_avx2,
 };

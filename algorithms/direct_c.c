@@ -147,10 +147,24 @@ static void unpack8_c(const float *src, float *const dst[DIRECT_LANES],
             dst[l][i] = src[i * DIRECT_LANES + l];
 }
 
+/* The summation order of direct_rows_avx2(), output by output. */
+void direct_rows_c(const direct_rows *r)
+{
+    for (int k = 0; k < r->nk; k++)
+        for (int64_t j = 0; j < r->n; j++) {
+            float acc = r->bias[k];
+
+            for (int64_t c = 0; c < r->channels; c++)
+                acc += r->w[c * DIRECT_ROW_OC + k] * r->x[c * r->x_c + j];
+            r->y[k * r->y_k + j] = acc;
+        }
+}
+
 const direct_isa direct_isa_c = {
     .name = "c",
     .tile = tile_c,
     .dw_tile = dw_tile_c,
     .pack8 = pack8_c,
     .unpack8 = unpack8_c,
+    .rows = direct_rows_c,
 };

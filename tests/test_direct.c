@@ -82,8 +82,32 @@ static const shape shapes[] = {
      1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"channel passes of 1024, 1x1, 1031 channels", 1, 1031, 3, 5, 9, 1, 1,
      1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"band packing, 1x1, 64 channels 48x48", 1, 64, 48, 48, 12, 1, 1,
+    /* 520 channels: too many for the NCHW 1x1 path */
+    {"band packing, 1x1, 520 channels 48x48", 1, 520, 48, 48, 12, 1, 1,
      1, 1, 0, 0, 0, 0, 1, 1, 1},
+    /* NCHW 1x1 path (512 pixels or more): tiles of 4 oc x 24 pixels,
+     * panels of 96 pixels at 64 channels, of the whole plane at 1 to 3;
+     * last tiles of 1, 7, 8, 9, 23, 24 pixels */
+    {"nchw 1x1, 529 pixels, 64 channels", 1, 64, 1, 529, 10, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"nchw 1x1, 535 pixels, 3 channels", 1, 3, 1, 535, 5, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"nchw 1x1, 536 pixels, 1 channel", 1, 1, 8, 67, 4, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"nchw 1x1, 537 pixels, 64 channels", 1, 64, 3, 179, 9, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"nchw 1x1, 551 pixels, 3 channels", 1, 3, 19, 29, 7, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"nchw 1x1, 552 pixels, 64 channels", 1, 64, 23, 24, 13, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"nchw 1x1, 553 pixels, 17 channels, 2 images", 2, 17, 7, 79, 6, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"nchw 1x1, groups 3, 4 -> 5 channels each", 2, 12, 23, 25, 15, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 3},
+    {"nchw 1x1, 64 channels 40x41 (panel tail)", 1, 64, 40, 41, 70, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"nchw 1x1, resnet_50 res2a_branch2a at 28x28", 1, 64, 28, 28, 64, 1,
+     1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
     {"band packing, 1x1 stride 2, 64 channels 96 -> 48", 1, 64, 96, 96, 12,
      1, 1, 2, 2, 0, 0, -1, -1, 1, 1, 1},
     {"band packing, 3x3, 41 channels 56x57", 1, 41, 56, 57, 9, 3, 3,
@@ -245,6 +269,10 @@ static void run(fixture *f, direct_isa_choice choice, int threads,
         && strstr(line, "input packed by band") == NULL)
         fail_for(f, isa, threads, fill_name, "the plan '%s' does not pack "
                  "its input band by band", line);
+    if (strncmp(f->s->name, "nchw 1x1", 8) == 0
+        && strstr(line, "nchw 1x1") == NULL)
+        fail_for(f, isa, threads, fill_name, "the plan '%s' does not take "
+                 "the NCHW 1x1 path", line);
     for (int64_t i = 0; i < f->ny; i++)
         f->y[i] = NAN;
     st = conv_plan_set_weights(plan, f->w, f->b);
