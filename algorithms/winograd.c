@@ -588,10 +588,10 @@ static conv_status wino_set_weights(const conv_ctx *ctx, void *state,
     return CONV_OK;
 }
 
-/* TODO: a group's blocks carry all three phases even when the group has
- * a single input channel, so depthwise layers (C/G = 1) pay a transform
- * per product and run far slower than direct; they are supported for
- * correctness only. */
+/* TODO: a group's blocks (or spans, on the fused path) carry all three
+ * phases even when the group has a single input channel, so depthwise
+ * layers (C/G = 1) pay a transform per product and run far slower than
+ * direct; they are supported for correctness only. */
 static wino_block block_at(const wino_geom *q, int64_t i)
 {
     wino_block b;

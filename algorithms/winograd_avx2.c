@@ -614,6 +614,7 @@ INLINE void fused_output_tiles(const wino_geom *q, const wino_span *s,
     const conv_desc *d = q->d;
     size_t pp = (size_t)q->nkb * WINO_MR * q->cg;
     int64_t oy = q->oy0 + s->ty * m, rows = wino_tile_rows(q, oy);
+    size_t vs = (size_t)nc * a * a * WINO_LANES;
     __m256 c[WINO_ALPHA_MAX][3];
 
     for (int i = 0; i < m; i++)
@@ -624,10 +625,10 @@ INLINE void fused_output_tiles(const wino_geom *q, const wino_span *s,
         int64_t plane = s->n * d->k + s->g * q->kg + k;
         float *yk = y + (plane * d->p + oy) * d->q;
         __m256 bv = _mm256_set1_ps(bias[s->g * q->kg + k]);
-
-        int64_t gx = 0, vs = nc * a * a * WINO_LANES;
         int next = k + 1 < q->kg;
+        int64_t gx = 0;
 
+        /* Lane groups in pairs, then the odd one. */
         for (; (gx + 2) * WINO_LANES <= s->ntx; gx += 2) {
             __m256 o[2 * WINO_ALPHA_MAX * WINO_ALPHA_MAX];
 
