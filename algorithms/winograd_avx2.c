@@ -579,9 +579,17 @@ INLINE void fused_tile(const float *up, size_t pp, const float *vg,
         o[i] = _mm256_add_ps(o[i], bv);
 }
 
-/* Rows [0, rows) of ng lane groups' tiles from column ox of output
+/*
+ * Rows [0, rows) of ng lane groups' tiles from column ox of output
  * plane yk (cropped at the span's end and the live outputs' edge), and
- * a prefetch for writing the same place of the next plane. */
+ * a prefetch for writing the same place of the next plane.
+ * TODO: on VGG conv1_1 the fused path is bound by these stores (12.8 MB
+ * of y, each store a write-allocate miss; without the computation the
+ * layer takes half its time): about 0.9-1.0x oneDNN on 1 thread and
+ * 0.7x on 2. Streaming stores, prefetching two planes ahead and shorter
+ * spans all measured no better; longer write runs (two tile rows per
+ * span) are untried.
+ */
 INLINE void fused_store(const wino_geom *q, const wino_span *s,
                         const __m256 *o, int64_t gx, float *yk,
                         int64_t rows, int next, const int m, const int ng)
