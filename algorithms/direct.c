@@ -33,8 +33,9 @@
  * Depthwise (one input and one output channel per group) has its own
  * kernel: lanes are 8 groups, each multiplying its own channel.
  *
- * 1x1 layers with stride 1, no padding and large enough planes take a
- * path without blocked layouts instead (direct_1x1.c).
+ * 1x1 layers with stride 1, no padding and large enough planes, and
+ * layers with few input channels and a spatial kernel (conv1), take
+ * paths without blocked layouts instead (direct_1x1.c, direct_rows.c).
  */
 #include "algo.h"
 #include "direct.h"
@@ -227,14 +228,13 @@ static void layout_init(direct_layout *l, const conv_desc *d, int threads)
     image_bytes = l->groups * l->icb * DIRECT_LANES * l->rows.in
                   * l->cols.in * (int64_t)sizeof(float);
     /*
-     * TODO: layers with a short sum per output ((C/G)*R*S of 27 to 64)
-     * that the NCHW 1x1 path does not take spend 20-40% of their time in
-     * the two NCHW transposes, which the onednn rows do not count:
-     * resnet_50 conv1 0.80x onednn, mobilenet_v1 conv1 0.57x.
-     * Broadcasting from x's planes in place measured worse (64 to 512
-     * prefetch streams); a kernel vectorised along output pixels (as
-     * direct_1x1.c), reading stride-2 rows split into even and odd
-     * columns, might not.
+     * TODO: layers with a short sum per output that the NCHW paths do
+     * not take (1x1 layers with under 512 pixels or with stride 2,
+     * grouped ones) spend 10-40% of their time in the two NCHW
+     * transposes, which the onednn rows do not count. mobilenet_v1's
+     * conv1 (NCHW rows path) is still at 0.69x onednn: its 27 products
+     * per output leave the kernel's loop overhead and the band copy
+     * exposed.
      */
     /* Threads that pack a whole image together then read each other's
      * halves. Bands of a 1x1 layer (no halo to pack twice) that split
@@ -301,6 +301,8 @@ static size_t direct_workspace(const conv_desc *d, int threads)
 
     if (direct_1x1_applies(d))
         return direct_1x1_workspace(d, threads);
+    if (direct_rows_applies(d))
+        return direct_rows_workspace(d, threads);
     layout_init(&l, d, threads);
     if (!layout_floats(&l, d, &f) || f.band_x > SIZE_MAX - f.band_y
         || !conv_mul_size(f.band_x + f.band_y, (size_t)threads, &own)
@@ -320,6 +322,7 @@ static void direct_destroy(void *state)
     conv_free(pl->lay.cols.runs);
     conv_free(pl->wb);
     conv_free(pl->bb);
+    conv_free(pl->off);
     free(pl);
 }
 
@@ -342,6 +345,8 @@ static conv_status direct_create(const conv_ctx *ctx, void **state)
     pl->isa = pick_isa();
     pl->d = d;
     pl->nchw_1x1 = direct_1x1_applies(d);
+    pl->nchw_rows = !pl->nchw_1x1 && direct_rows_applies(d);
+    pl->threads = ctx->threads;
     layout_init(&pl->lay, d, ctx->threads);
     layout_floats(&pl->lay, d, &pl->ws);
     wfloats = packed_weight_floats(&pl->lay, d);
@@ -353,6 +358,15 @@ static conv_status direct_create(const conv_ctx *ctx, void **state)
         return conv_fail(CONV_ENOMEM, "direct: cannot allocate %zu packed "
                          "weights", wfloats);
     }
+    pl->off = pl->nchw_rows ? conv_alloc((size_t)(d->c * d->r * d->s)
+                                         * sizeof *pl->off) : NULL;
+    if (pl->nchw_rows && pl->off == NULL) {
+        direct_destroy(pl);
+        return conv_fail(CONV_ENOMEM, "direct: cannot allocate tap "
+                         "offsets");
+    }
+    if (pl->nchw_rows)
+        direct_rows_offsets(d, ctx->threads, pl->off);
     if (runs_build(&pl->lay.rows) != CONV_OK
         || runs_build(&pl->lay.cols) != CONV_OK) {
         direct_destroy(pl);
@@ -367,7 +381,7 @@ static conv_status direct_set_weights(const conv_ctx *ctx, void *state,
 {
     direct_plan *pl = state;
 
-    if (pl->nchw_1x1)
+    if (pl->nchw_1x1 || pl->nchw_rows)
         direct_1x1_pack(pl, w, b);
     else
         direct_pack_weights(pl, w, b);
@@ -691,6 +705,10 @@ static conv_status direct_execute(const conv_ctx *ctx, void *state,
         direct_1x1_execute(pl, x, y, ws, ctx->threads);
         return CONV_OK;
     }
+    if (pl->nchw_rows) {
+        direct_rows_execute(pl, x, y, ws);
+        return CONV_OK;
+    }
     #pragma omp parallel num_threads(ctx->threads)
     {
         float *xb = shared + pl->ws.shared + (size_t)omp_get_thread_num()
@@ -721,9 +739,10 @@ static void direct_describe(const conv_ctx *ctx, const void *state,
     int64_t ob0;
     int nb;
 
-    if (pl->nchw_1x1) {
-        snprintf(buf, n, "direct %s nchw 1x1, tile %d oc x 24 px",
-                 pl->isa->name, DIRECT_ROW_OC);
+    if (pl->nchw_1x1 || pl->nchw_rows) {
+        snprintf(buf, n, "direct %s nchw %s, tile %d oc x 24 px",
+                 pl->isa->name, pl->nchw_1x1 ? "1x1" : "rows",
+                 DIRECT_ROW_OC);
         return;
     }
     direct_ocg_blocks(l, 0, &ob0, &nb);

@@ -55,14 +55,16 @@ typedef struct direct_tile {
 } direct_tile;
 
 /*
- * One run of the NCHW 1x1 path (direct_1x1.c): for k < nk output
- * channels and j < n pixels, y[k * y_k + j] = bias[k] + the sum over
- * c < channels, in that order, of w[c][k] * x[c * x_c + j]. Weights are
- * packed [c][DIRECT_ROW_OC], zeros past the group's last channel.
+ * One run of the NCHW paths (direct_1x1.c, direct_rows.c): for k < nk
+ * output channels and j < n pixels, y[k * y_k + j] = bias[k] + the sum
+ * over c < channels, in that order, of w[c][k] * x[at(c) + j], where
+ * at(c) is off[c], or c * x_c when off is NULL. Weights are packed
+ * [c][DIRECT_ROW_OC], zeros past the group's last channel.
  */
 typedef struct direct_rows {
     const float *x, *w, *bias;
     float *y;
+    const ptrdiff_t *off;
     ptrdiff_t x_c, y_k;   /* floats from one channel's row to the next */
     int64_t channels, n;
     int nk;               /* 1..DIRECT_ROW_OC */
@@ -148,6 +150,9 @@ typedef struct direct_plan {
     float *bb;           /* bias, [groups][ocb * 8], zeros past the end */
     direct_ws ws;        /* the workspace: shared part, then per thread */
     int nchw_1x1;        /* runs direct_1x1.c's path, without layouts */
+    int nchw_rows;       /* runs direct_rows.c's path, without layouts */
+    ptrdiff_t *off;      /* direct_rows.c's tap offsets */
+    int threads;
 } direct_plan;
 
 /* The first oc block and the block count of oc group i. */
@@ -172,6 +177,15 @@ void direct_1x1_pack(direct_plan *pl, const float *w, const float *b);
 size_t direct_1x1_workspace(const conv_desc *d, int threads);
 void direct_1x1_execute(const direct_plan *pl, const float *x, float *y,
                         float *ws, int threads);
+
+/* The NCHW path for few channels and spatial kernels (direct_rows.c),
+ * which packs its weights with direct_1x1_pack(). off has C*R*S
+ * entries. */
+int direct_rows_applies(const conv_desc *d);
+size_t direct_rows_workspace(const conv_desc *d, int threads);
+void direct_rows_offsets(const conv_desc *d, int threads, ptrdiff_t *off);
+void direct_rows_execute(const direct_plan *pl, const float *x, float *y,
+                         float *ws);
 
 /*
  * Which kernels plans created from now on use: DIRECT_ISA_AUTO (AVX2 +

@@ -73,12 +73,12 @@ int direct_1x1_applies(const conv_desc *d)
            && !(d->c == d->groups && d->k == d->groups);
 }
 
-/* Weights wb[g][k / DIRECT_ROW_OC][c][DIRECT_ROW_OC] and bias
+/* Weights wb[g][k / DIRECT_ROW_OC][c][r][s][DIRECT_ROW_OC] and bias
  * bb[g][k rounded up], zeros past the group's last output channel. */
 void direct_1x1_pack(direct_plan *pl, const float *w, const float *b)
 {
     const conv_desc *d = pl->d;
-    int64_t cpg = d->c / d->groups, kpg = d->k / d->groups;
+    int64_t cpg = d->c / d->groups * d->r * d->s, kpg = d->k / d->groups;
     int64_t kr = (kpg + DIRECT_ROW_OC - 1) / DIRECT_ROW_OC * DIRECT_ROW_OC;
     float *dst = pl->wb;
 
@@ -112,6 +112,7 @@ static void run_panel(const direct_plan *pl, const float *x, float *y,
         memcpy(buf + c * n, r.x + c * plane, (size_t)n * sizeof(float));
     r.x = buf;
     r.x_c = n;
+    r.off = NULL;
     r.y_k = plane;
     r.channels = cpg;
     r.n = n;

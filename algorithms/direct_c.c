@@ -155,7 +155,8 @@ void direct_rows_c(const direct_rows *r)
             float acc = r->bias[k];
 
             for (int64_t c = 0; c < r->channels; c++)
-                acc += r->w[c * DIRECT_ROW_OC + k] * r->x[c * r->x_c + j];
+                acc += r->w[c * DIRECT_ROW_OC + k]
+                       * r->x[(r->off ? r->off[c] : c * r->x_c) + j];
             r->y[k * r->y_k + j] = acc;
         }
 }

@@ -112,8 +112,23 @@ static const shape shapes[] = {
      1, 1, 2, 2, 0, 0, -1, -1, 1, 1, 1},
     {"band packing, 3x3, 41 channels 56x57", 1, 41, 56, 57, 9, 3, 3,
      1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"band packing, stride 2 7x7, 3 channels (conv1 at 130)", 1, 3, 130,
+    /* 4 channels: too many products for the NCHW rows path */
+    {"band packing, stride 2 7x7, 4 channels (conv1 at 130)", 1, 4, 130,
      130, 16, 7, 7, 2, 2, 3, 3, 2, 2, 1, 1, 1},
+    /* NCHW rows path (C*R*S <= 160, rows of 24 outputs or more): rows
+     * of 24, 25, 33, 40, 47, 65 outputs */
+    {"nchw rows, conv1 at 130 (65 wide)", 1, 3, 130, 130, 16, 7, 7,
+     2, 2, 3, 3, 2, 2, 1, 1, 1},
+    {"nchw rows, 3x3 stride 2, 3 -> 7 channels, 47 wide", 2, 3, 9, 94, 7,
+     3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+    {"nchw rows, 3x3, 1 channel, 24 wide", 1, 1, 6, 26, 5, 3, 3,
+     1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"nchw rows, 5x3 stride 3x1, padding beyond the reach, 25 wide", 1, 2,
+     11, 13, 9, 5, 3, 3, 1, 6, 4, 5, 10, 1, 1, 1},
+    {"nchw rows, 1x7 stride 1x2, 33 wide", 1, 5, 4, 67, 6, 1, 7,
+     1, 2, 0, 3, 0, 2, 1, 1, 1},
+    {"nchw rows, 7x1, 40 wide", 1, 8, 12, 40, 4, 7, 1,
+     1, 1, 3, 0, 3, 0, 1, 1, 1},
     {"resnet_50 res2a_branch2b at 14x14", 1, 64, 14, 14, 64, 3, 3,
      1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"resnet_50 res3a_branch2a at 14 -> 7", 1, 256, 14, 14, 128, 1, 1,
@@ -269,10 +284,11 @@ static void run(fixture *f, direct_isa_choice choice, int threads,
         && strstr(line, "input packed by band") == NULL)
         fail_for(f, isa, threads, fill_name, "the plan '%s' does not pack "
                  "its input band by band", line);
-    if (strncmp(f->s->name, "nchw 1x1", 8) == 0
-        && strstr(line, "nchw 1x1") == NULL)
+    if (strncmp(f->s->name, "nchw ", 5) == 0
+        && strncmp(strstr(line, "nchw") ? strstr(line, "nchw") : "",
+                   f->s->name, 8) != 0)
         fail_for(f, isa, threads, fill_name, "the plan '%s' does not take "
-                 "the NCHW 1x1 path", line);
+                 "the path its name says", line);
     for (int64_t i = 0; i < f->ny; i++)
         f->y[i] = NAN;
     st = conv_plan_set_weights(plan, f->w, f->b);
