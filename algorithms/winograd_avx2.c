@@ -586,9 +586,9 @@ INLINE void fused_tile(const float *up, size_t pp, const float *vg,
  * TODO: on VGG conv1_1 the fused path is bound by these stores (12.8 MB
  * of y, each store a write-allocate miss; without the computation the
  * layer takes half its time): about 0.9-1.0x oneDNN on 1 thread and
- * 0.7x on 2. Streaming stores, prefetching two planes ahead and shorter
- * spans all measured no better; longer write runs (two tile rows per
- * span) are untried.
+ * 0.7x on 2. Streaming stores, prefetching two planes ahead, shorter
+ * spans and two tile rows per span (longer runs of y) all measured no
+ * better.
  */
 INLINE void fused_store(const wino_geom *q, const wino_span *s,
                         const __m256 *o, int64_t gx, float *yk,
