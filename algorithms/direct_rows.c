@@ -17,9 +17,19 @@
 
 #include <omp.h>
 
-/* Products per output up to which the path runs, and output rows per
- * band (about 100 KB of buffer at conv1). */
-#define ROWS_MAX_SUM 160
+/*
+ * Where the path runs (measured against the blocked path, one thread):
+ * up to 8 input channels and an output of 1 MiB or more per image, which
+ * the blocked path's transpose moves through L3: conv1 of resnet_50 and
+ * mobilenet_v1 (3 channels, 112x112 outputs), 8 channels 3x3 at 112x112
+ * 8% faster, 3 channels 3x3 at 224x224 30%. Slower with 16 channels
+ * (4%), or outputs of 300 to 400 KB (7-12%, their transpose stays in
+ * L2).
+ */
+#define ROWS_MAX_CHANNELS 8
+#define ROWS_MIN_OUT_BYTES (1 << 20)
+
+/* Output rows per band: about 100 KB of buffer at conv1. */
 #define BAND_OUT_ROWS 16
 
 static int64_t ceil_div(int64_t a, int64_t b)
@@ -27,14 +37,15 @@ static int64_t ceil_div(int64_t a, int64_t b)
     return (a + b - 1) / b;
 }
 
-/* Ungrouped layers with R*S > 1, at most ROWS_MAX_SUM products per
- * output, column stride 1 or 2, no dilation and rows of 24 outputs or
- * more. */
+/* Ungrouped layers with R*S > 1, column stride 1 or 2, no dilation and
+ * rows of 24 outputs or more, within the limits above. */
 int direct_rows_applies(const conv_desc *d)
 {
-    return d->groups == 1 && d->r * d->s > 1
-           && d->c * d->r * d->s <= ROWS_MAX_SUM && d->stride_w <= 2
-           && d->dil_h == 1 && d->dil_w == 1 && d->q >= 24;
+    return d->groups == 1 && d->r * d->s > 1 && d->stride_w <= 2
+           && d->dil_h == 1 && d->dil_w == 1 && d->q >= 24
+           && d->c <= ROWS_MAX_CHANNELS
+           && d->k * d->p * d->q * (int64_t)sizeof(float)
+              >= ROWS_MIN_OUT_BYTES;
 }
 
 /* Floats of one column phase of a buffered row. */

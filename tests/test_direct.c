@@ -115,19 +115,19 @@ static const shape shapes[] = {
     /* 4 channels: too many products for the NCHW rows path */
     {"band packing, stride 2 7x7, 4 channels (conv1 at 130)", 1, 4, 130,
      130, 16, 7, 7, 2, 2, 3, 3, 2, 2, 1, 1, 1},
-    /* NCHW rows path (C*R*S <= 160, rows of 24 outputs or more): rows
-     * of 24, 25, 33, 40, 47, 65 outputs */
-    {"nchw rows, conv1 at 130 (65 wide)", 1, 3, 130, 130, 16, 7, 7,
+    /* NCHW rows path (<= 8 channels, 1 MiB of output or more, rows of
+     * 24 outputs or more): rows of 24, 25, 33, 40, 47, 65 outputs */
+    {"nchw rows, conv1 at 130 (65 wide)", 1, 3, 130, 130, 63, 7, 7,
      2, 2, 3, 3, 2, 2, 1, 1, 1},
-    {"nchw rows, 3x3 stride 2, 3 -> 7 channels, 47 wide", 2, 3, 9, 94, 7,
-     3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1},
-    {"nchw rows, 3x3, 1 channel, 24 wide", 1, 1, 6, 26, 5, 3, 3,
+    {"nchw rows, 3x3 stride 2, 3 -> 261 channels, 47 wide", 2, 3, 44, 94,
+     261, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+    {"nchw rows, 3x3, 1 channel, 24 wide", 1, 1, 22, 26, 555, 3, 3,
      1, 1, 0, 0, 0, 0, 1, 1, 1},
     {"nchw rows, 5x3 stride 3x1, padding beyond the reach, 25 wide", 1, 2,
-     11, 13, 9, 5, 3, 3, 1, 6, 4, 5, 10, 1, 1, 1},
-    {"nchw rows, 1x7 stride 1x2, 33 wide", 1, 5, 4, 67, 6, 1, 7,
+     71, 13, 405, 5, 3, 3, 1, 6, 4, 5, 10, 1, 1, 1},
+    {"nchw rows, 1x7 stride 1x2, 33 wide", 1, 5, 40, 67, 199, 1, 7,
      1, 2, 0, 3, 0, 2, 1, 1, 1},
-    {"nchw rows, 7x1, 40 wide", 1, 8, 12, 40, 4, 7, 1,
+    {"nchw rows, 7x1, 40 wide", 1, 8, 12, 40, 547, 7, 1,
      1, 1, 3, 0, 3, 0, 1, 1, 1},
     {"resnet_50 res2a_branch2b at 14x14", 1, 64, 14, 14, 64, 3, 3,
      1, 1, 1, 1, 1, 1, 1, 1, 1},
