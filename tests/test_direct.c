@@ -16,7 +16,6 @@
 #include "direct.h"
 #include "ref.h"
 
-#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +25,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "util.h"
 
 #define DEFAULT_SEED 20240612u
 
@@ -167,14 +168,6 @@ typedef struct fixture {
     double *yref, *beta;
 } fixture;
 
-static void *alloc_or_fail(int64_t count, size_t size)
-{
-    void *p = calloc(count > 0 ? (size_t)count : 1, size);
-
-    assert_non_null(p);
-    return p;
-}
-
 static void fail_for(const fixture *f, const char *isa, int threads,
                      const char *fill, const char *fmt, ...)
 {
@@ -220,7 +213,7 @@ static void fill(fixture *f, int exact)
 static int setup(void **state)
 {
     const shape *s = *state;
-    fixture *f = alloc_or_fail(1, sizeof *f);
+    fixture *f = test_alloc(1, sizeof *f);
 
     f->s = s;
     f->d = desc_of(s);
@@ -229,13 +222,13 @@ static int setup(void **state)
     f->nx = conv_desc_input_elems(&f->d);
     f->nw = conv_desc_weight_elems(&f->d);
     f->ny = conv_desc_output_elems(&f->d);
-    f->x = alloc_or_fail(f->nx, sizeof(float));
-    f->w = alloc_or_fail(f->nw, sizeof(float));
-    f->b = alloc_or_fail(f->d.k, sizeof(float));
-    f->y = alloc_or_fail(f->ny, sizeof(float));
-    f->y_first = alloc_or_fail(f->ny, sizeof(float));
-    f->yref = alloc_or_fail(f->ny, sizeof(double));
-    f->beta = alloc_or_fail(f->ny, sizeof(double));
+    f->x = test_alloc((size_t)f->nx, sizeof(float));
+    f->w = test_alloc((size_t)f->nw, sizeof(float));
+    f->b = test_alloc((size_t)f->d.k, sizeof(float));
+    f->y = test_alloc((size_t)f->ny, sizeof(float));
+    f->y_first = test_alloc((size_t)f->ny, sizeof(float));
+    f->yref = test_alloc((size_t)f->ny, sizeof(double));
+    f->beta = test_alloc((size_t)f->ny, sizeof(double));
     *state = f;
     return 0;
 }
@@ -289,8 +282,7 @@ static void run(fixture *f, direct_isa_choice choice, int threads,
                    f->s->name, 8) != 0)
         fail_for(f, isa, threads, fill_name, "the plan '%s' does not take "
                  "the path its name says", line);
-    for (int64_t i = 0; i < f->ny; i++)
-        f->y[i] = NAN;
+    test_poison(f->y, f->ny);
     st = conv_plan_set_weights(plan, f->w, f->b);
     if (st == CONV_OK)
         st = conv_execute(plan, f->x, f->y);
@@ -378,23 +370,11 @@ static void test_environment_switch(void **state)
     free(saved);
 }
 
-static uint64_t seed_from_env(void)
-{
-    const char *s = getenv("TEST_SEED");
-    char *end;
-    unsigned long long v;
-
-    if (s == NULL || *s == '\0')
-        return DEFAULT_SEED;
-    v = strtoull(s, &end, 10);
-    return *end == '\0' ? (uint64_t)v : DEFAULT_SEED;
-}
-
 int main(void)
 {
     static struct CMUnitTest tests[N_SHAPES + 1];
 
-    base_seed = seed_from_env();
+    base_seed = test_seed(DEFAULT_SEED);
     printf("test_direct: %d shapes, seed %llu\n", N_SHAPES,
            (unsigned long long)base_seed);
     for (int i = 0; i < N_SHAPES; i++) {

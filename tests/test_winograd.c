@@ -23,19 +23,14 @@
 
 #include <cmocka.h>
 
+#include "util.h"
+
 #define DEFAULT_SEED 20251203u
 
 static const char *const variants[] = {
     "winograd_f2x2", "winograd_f4x4", "winograd_f6x6",
 };
 static const int tile_m[] = {2, 4, 6};
-
-static uint64_t base_seed(void)
-{
-    const char *s = getenv("TEST_SEED");
-
-    return s != NULL ? strtoull(s, NULL, 10) : DEFAULT_SEED;
-}
 
 /* xorshift64*: reals in [-1, 1) for the property tests. */
 static double next_real(uint64_t *s)
@@ -84,7 +79,7 @@ static double transform_error(const wino_matrices *w, uint64_t *seed)
 
 static void check_points(int m, const wino_matrices *w, const char *what)
 {
-    uint64_t seed = base_seed() * 2654435761u + (uint64_t)m;
+    uint64_t seed = test_seed(DEFAULT_SEED) * 2654435761u + (uint64_t)m;
     uint64_t start = seed;
 
     assert_int_equal(w->m, m);
@@ -183,14 +178,6 @@ static void describe_run(const run *r, char *buf, size_t n)
              (unsigned long long)r->seed);
 }
 
-static void *alloc_or_fail(int64_t count, size_t size)
-{
-    void *p = malloc((size_t)count * size);
-
-    assert_non_null(p);
-    return p;
-}
-
 /* The variant's y against the reference on real-valued data. */
 static void check_run(const run *r, int bias)
 {
@@ -209,17 +196,16 @@ static void check_run(const run *r, int bias)
     nx = conv_desc_input_elems(&d);
     nw = conv_desc_weight_elems(&d);
     ny = conv_desc_output_elems(&d);
-    x = alloc_or_fail(nx, sizeof *x);
-    w = alloc_or_fail(nw, sizeof *w);
-    b = alloc_or_fail(d.k, sizeof *b);
-    y = alloc_or_fail(ny, sizeof *y);
-    yref = alloc_or_fail(ny, sizeof *yref);
-    beta = alloc_or_fail(ny, sizeof *beta);
+    x = test_alloc((size_t)nx, sizeof *x);
+    w = test_alloc((size_t)nw, sizeof *w);
+    b = test_alloc((size_t)d.k, sizeof *b);
+    y = test_alloc((size_t)ny, sizeof *y);
+    yref = test_alloc((size_t)ny, sizeof *yref);
+    beta = test_alloc((size_t)ny, sizeof *beta);
     ref_fill_real(x, nx, r->seed);
     ref_fill_real(w, nw, r->seed + 1);
     ref_fill_real(b, d.k, r->seed + 2);
-    for (int64_t i = 0; i < ny; i++)
-        y[i] = NAN;
+    test_poison(y, ny);
 
     opt.threads = r->threads;
     wino_force_portable(r->portable);
@@ -268,7 +254,7 @@ static conv_desc desc_of(const shape *s)
  * picks and with the portable C ones. */
 static void test_awkward_shapes(void **state)
 {
-    uint64_t seed = base_seed();
+    uint64_t seed = test_seed(DEFAULT_SEED);
 
     (void)state;
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
@@ -285,7 +271,7 @@ static void test_awkward_shapes(void **state)
 /* Output sizes one below, at and one above one and two tiles. */
 static void test_sizes_around_the_tile(void **state)
 {
-    uint64_t seed = base_seed() + 1000;
+    uint64_t seed = test_seed(DEFAULT_SEED) + 1000;
 
     (void)state;
     for (int v = 0; v < 3; v++)
@@ -391,13 +377,12 @@ static void test_profile_and_description(void **state)
     (void)state;
     assert_int_equal(conv_desc_check(&d), CONV_OK);
     assert_int_equal(conv_desc_check(&many), CONV_OK);
-    x = calloc((size_t)(conv_desc_input_elems(&d)
-                        + conv_desc_input_elems(&many)), sizeof *x);
-    w = calloc((size_t)(conv_desc_weight_elems(&d)
-                        + conv_desc_weight_elems(&many)), sizeof *w);
-    y = calloc((size_t)(conv_desc_output_elems(&d)
-                        + conv_desc_output_elems(&many)), sizeof *y);
-    assert_true(x != NULL && w != NULL && y != NULL);
+    x = test_alloc((size_t)(conv_desc_input_elems(&d)
+                            + conv_desc_input_elems(&many)), sizeof *x);
+    w = test_alloc((size_t)(conv_desc_weight_elems(&d)
+                            + conv_desc_weight_elems(&many)), sizeof *w);
+    y = test_alloc((size_t)(conv_desc_output_elems(&d)
+                            + conv_desc_output_elems(&many)), sizeof *y);
     check_profile(&d, x, w, y);
     check_profile(&many, x, w, y);
 
