@@ -28,8 +28,7 @@
 
 typedef struct shape {
     const char *name;
-    int n, c, h, w, k, r, s;
-    int sh, sw, pt, pl, pb, pr, dh, dw, g;
+    test_geometry geo;
     int bias;
 } shape;
 
@@ -38,100 +37,88 @@ typedef struct shape {
 static const shape shapes[] = {
     /* n  c   h   w    k  r  s   sh sw  pt pl pb pr  dh dw  g  bias */
     {"prime 13x17 image, 3x3 pad 1",
-     1, 3, 13, 17,   5, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   1, 1},
+     {1, 3, 13, 17,   5, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   1}, 1},
     {"1x1 image, 3x3 pad 1",
-     2, 4, 1, 1,     3, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   1, 1},
+     {2, 4, 1, 1,     3, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   1}, 1},
     {"1x1 image, 1x1 kernel",
-     1, 5, 1, 1,     7, 1, 1,   1, 1,   0, 0, 0, 0,   1, 1,   1, 1},
+     {1, 5, 1, 1,     7, 1, 1,   1, 1,   0, 0, 0, 0,   1, 1,   1}, 1},
     {"stride 2, 3x3 pad 1, 15x11",
-     1, 3, 15, 11,   4, 3, 3,   2, 2,   1, 1, 1, 1,   1, 1,   1, 1},
+     {1, 3, 15, 11,   4, 3, 3,   2, 2,   1, 1, 1, 1,   1, 1,   1}, 1},
     {"stride 3, 5x5 pad 2, 17x13",
-     1, 2, 17, 13,   3, 5, 5,   3, 3,   2, 2, 2, 2,   1, 1,   1, 0},
+     {1, 2, 17, 13,   3, 5, 5,   3, 3,   2, 2, 2, 2,   1, 1,   1}, 0},
     {"padding beyond the kernel reach",
-     1, 2, 5, 6,     3, 3, 3,   1, 1,   4, 3, 4, 5,   1, 1,   1, 1},
+     {1, 2, 5, 6,     3, 3, 3,   1, 1,   4, 3, 4, 5,   1, 1,   1}, 1},
     {"asymmetric padding, top 1 bottom 2",
-     1, 3, 10, 9,    4, 3, 3,   1, 1,   1, 0, 2, 1,   1, 1,   1, 1},
+     {1, 3, 10, 9,    4, 3, 3,   1, 1,   1, 0, 2, 1,   1, 1,   1}, 1},
     {"1x1 stride 2, negative end padding, 9x9",
-     2, 6, 9, 9,     5, 1, 1,   2, 2,   0, 0, -1, -1, 1, 1,   1, 1},
+     {2, 6, 9, 9,     5, 1, 1,   2, 2,   0, 0, -1, -1, 1, 1,   1}, 1},
     {"1x1 stride 2, negative end padding, 10x10",
-     1, 6, 10, 10,   5, 1, 1,   2, 2,   0, 0, -1, -1, 1, 1,   1, 0},
+     {1, 6, 10, 10,   5, 1, 1,   2, 2,   0, 0, -1, -1, 1, 1,   1}, 0},
     {"1x1 stride 1, bottom padding -2",
-     2, 6, 9, 7,     4, 1, 1,   1, 1,   0, 0, -2, 0,  1, 1,   1, 1},
+     {2, 6, 9, 7,     4, 1, 1,   1, 1,   0, 0, -2, 0,  1, 1,   1}, 1},
     {"1x1 stride 1, right padding -1",
-     1, 6, 8, 7,     4, 1, 1,   1, 1,   0, 0, 0, -1,  1, 1,   1, 1},
+     {1, 6, 8, 7,     4, 1, 1,   1, 1,   0, 0, 0, -1,  1, 1,   1}, 1},
     {"1x1 stride 2x3",
-     1, 4, 11, 13,   3, 1, 1,   2, 3,   0, 0, 0, 0,   1, 1,   1, 1},
+     {1, 4, 11, 13,   3, 1, 1,   2, 3,   0, 0, 0, 0,   1, 1,   1}, 1},
     {"1x1 dilation 2, stride 2",
-     1, 5, 9, 8,     3, 1, 1,   2, 2,   0, 0, 0, 0,   2, 2,   1, 1},
+     {1, 5, 9, 8,     3, 1, 1,   2, 2,   0, 0, 0, 0,   2, 2,   1}, 1},
     {"1x1 with padding 1",
-     1, 4, 6, 5,     3, 1, 1,   1, 1,   1, 1, 1, 1,   1, 1,   1, 1},
+     {1, 4, 6, 5,     3, 1, 1,   1, 1,   1, 1, 1, 1,   1, 1,   1}, 1},
     {"dilation 2, 3x3 pad 2",
-     1, 3, 12, 11,   4, 3, 3,   1, 1,   2, 2, 2, 2,   2, 2,   1, 1},
+     {1, 3, 12, 11,   4, 3, 3,   1, 1,   2, 2, 2, 2,   2, 2,   1}, 1},
     {"dilation 2x3, stride 2, asymmetric padding",
-     1, 2, 14, 15,   3, 3, 3,   2, 2,   2, 1, 0, 3,   2, 3,   1, 1},
+     {1, 2, 14, 15,   3, 3, 3,   2, 2,   2, 1, 0, 3,   2, 3,   1}, 1},
     {"groups 2, 3x3 pad 1",
-     2, 6, 8, 9,     4, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   2, 1},
+     {2, 6, 8, 9,     4, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   2}, 1},
     {"groups 2, 1x1",
-     1, 8, 6, 5,     6, 1, 1,   1, 1,   0, 0, 0, 0,   1, 1,   2, 1},
+     {1, 8, 6, 5,     6, 1, 1,   1, 1,   0, 0, 0, 0,   1, 1,   2}, 1},
     {"depthwise 3x3 pad 1, 11x11",
-     1, 8, 11, 11,   8, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   8, 1},
+     {1, 8, 11, 11,   8, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   8}, 1},
     {"depthwise 3x3 stride 2, 13x13",
-     2, 6, 13, 13,   6, 3, 3,   2, 2,   1, 1, 1, 1,   1, 1,   6, 0},
+     {2, 6, 13, 13,   6, 3, 3,   2, 2,   1, 1, 1, 1,   1, 1,   6}, 0},
     {"1x7 kernel, pad 0x3",
-     1, 4, 9, 13,    5, 1, 7,   1, 1,   0, 3, 0, 3,   1, 1,   1, 1},
+     {1, 4, 9, 13,    5, 1, 7,   1, 1,   0, 3, 0, 3,   1, 1,   1}, 1},
     {"3x5 kernel, pad 1x2",
-     1, 3, 11, 12,   4, 3, 5,   1, 1,   1, 2, 1, 2,   1, 1,   1, 1},
+     {1, 3, 11, 12,   4, 3, 5,   1, 1,   1, 2, 1, 2,   1, 1,   1}, 1},
     {"3x3, 23 -> 19 channels",
-     1, 23, 10, 10, 19, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   1, 1},
+     {1, 23, 10, 10, 19, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   1}, 1},
     {"batch 3, 3x3 pad 1",
-     3, 5, 7, 9,     6, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   1, 1},
+     {3, 5, 7, 9,     6, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   1}, 1},
     {"batch 4, 1x1 stride 2 (one gather buffer per thread)",
-     4, 32, 28, 28, 16, 1, 1,  2, 2,   0, 0, 0, 0,   1, 1,   1, 1},
+     {4, 32, 28, 28, 16, 1, 1,  2, 2,   0, 0, 0, 0,   1, 1,   1}, 1},
     {"batch 4, 3x3 pad 1 (one patch matrix per thread)",
-     4, 8, 20, 20,  8, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   1, 1},
+     {4, 8, 20, 20,  8, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   1}, 1},
     {"no bias, 1x1, 16 -> 24 channels",
-     2, 16, 7, 7,   24, 1, 1,   1, 1,   0, 0, 0, 0,   1, 1,   1, 0},
+     {2, 16, 7, 7,   24, 1, 1,   1, 1,   0, 0, 0, 0,   1, 1,   1}, 0},
     {"3x3 stride 1, no padding, 4x4 -> 2x2",
-     1, 7, 4, 4,     5, 3, 3,   1, 1,   0, 0, 0, 0,   1, 1,   1, 0},
+     {1, 7, 4, 4,     5, 3, 3,   1, 1,   0, 0, 0, 0,   1, 1,   1}, 0},
     {"resnet_50:res2a_branch2a",
-     1, 64, 56, 56, 64, 1, 1,   1, 1,   0, 0, 0, 0,   1, 1,   1, 1},
+     {1, 64, 56, 56, 64, 1, 1,   1, 1,   0, 0, 0, 0,   1, 1,   1}, 1},
     {"resnet_50:res3a_branch2a (1x1 stride 2)",
-     1, 256, 56, 56, 128, 1, 1, 2, 2,   0, 0, -1, -1, 1, 1,   1, 1},
+     {1, 256, 56, 56, 128, 1, 1, 2, 2,   0, 0, -1, -1, 1, 1,   1}, 1},
     {"googlenet_v1:inception_3a/5x5",
-     1, 16, 28, 28, 32, 5, 5,   1, 1,   2, 2, 2, 2,   1, 1,   1, 1},
+     {1, 16, 28, 28, 32, 5, 5,   1, 1,   2, 2, 2, 2,   1, 1,   1}, 1},
     {"squeezenet_v1.0:fire2/expand3x3",
-     1, 16, 55, 55, 64, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   1, 1},
+     {1, 16, 55, 55, 64, 3, 3,   1, 1,   1, 1, 1, 1,   1, 1,   1}, 1},
     {"mobilenet_v1 depthwise 3x3 stride 2, 64 channels 112 -> 56",
-     1, 64, 112, 112, 64, 3, 3, 2, 2,   1, 1, 0, 0,   1, 1,  64, 1},
+     {1, 64, 112, 112, 64, 3, 3, 2, 2,   1, 1, 0, 0,   1, 1,  64}, 1},
 };
 
 #define N_SHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
 static uint64_t base_seed = DEFAULT_SEED;
 
-static conv_desc desc_of(const shape *s)
-{
-    conv_desc d = conv_desc_default();
-
-    d.n = s->n, d.c = s->c, d.h = s->h, d.w = s->w;
-    d.k = s->k, d.r = s->r, d.s = s->s;
-    d.stride_h = s->sh, d.stride_w = s->sw;
-    d.pad_top = s->pt, d.pad_left = s->pl;
-    d.pad_bottom = s->pb, d.pad_right = s->pr;
-    d.dil_h = s->dh, d.dil_w = s->dw;
-    d.groups = s->g;
-    return d;
-}
-
 /* "n2 c6 h9 w9 k5 r1 s1 stride 2x2 pad t0 l0 b-1 r-1 dil 1x1 g1 bias
  * -> p4 q4" */
 static void format_desc(const shape *s, const conv_desc *d, char *buf,
                         size_t n)
 {
+    const test_geometry *g = &s->geo;
+
     snprintf(buf, n, "'%s': n%d c%d h%d w%d k%d r%d s%d stride %dx%d pad "
              "t%d l%d b%d r%d dil %dx%d g%d %s -> p%lld q%lld", s->name,
-             s->n, s->c, s->h, s->w, s->k, s->r, s->s, s->sh, s->sw, s->pt,
-             s->pl, s->pb, s->pr, s->dh, s->dw, s->g,
+             g->n, g->c, g->h, g->w, g->k, g->r, g->s, g->sh, g->sw, g->pt,
+             g->pl, g->pb, g->pr, g->dh, g->dw, g->g,
              s->bias ? "bias" : "no bias", (long long)d->p, (long long)d->q);
 }
 
@@ -199,7 +186,7 @@ static int fixture_setup(void **state)
     uint64_t seed = base_seed + 16 * (uint64_t)(s - shapes);
 
     f->s = s;
-    f->d = desc_of(s);
+    f->d = test_desc(&s->geo);
     assert_int_equal(conv_desc_check(&f->d), CONV_OK);
     f->nx = conv_desc_input_elems(&f->d);
     f->nw = conv_desc_weight_elems(&f->d);
@@ -392,7 +379,7 @@ static void test_every_algo_covered(void **state)
         int used = 0;
 
         for (int i = 0; i < N_SHAPES; i++) {
-            conv_desc d = desc_of(&shapes[i]);
+            conv_desc d = test_desc(&shapes[i].geo);
 
             assert_int_equal(conv_desc_check(&d), CONV_OK);
             used += conv_algo_applies(algo, &d, why, sizeof why) != 0;
@@ -407,7 +394,7 @@ static void test_every_algo_covered(void **state)
 /* A declined shape: EUNSUPPORTED, a reason naming the algorithm. */
 static void expect_declined(const char *algo, const shape *s)
 {
-    conv_desc d = desc_of(s);
+    conv_desc d = test_desc(&s->geo);
     conv_plan *plan = NULL;
     char why[256] = "";
 
@@ -431,7 +418,7 @@ static void test_declines_with_reason(void **state)
 
     for (int a = 0; a < conv_algo_count(); a++)
         for (int i = 0; i < N_SHAPES; i++) {
-            conv_desc d = desc_of(&shapes[i]);
+            conv_desc d = test_desc(&shapes[i].geo);
 
             assert_int_equal(conv_desc_check(&d), CONV_OK);
             if (conv_algo_applies(conv_algo_name(a), &d, why, sizeof why))
@@ -450,7 +437,7 @@ static void test_invalid_descriptor(void **state)
     conv_desc bad[4];
 
     for (int i = 0; i < 4; i++)
-        bad[i] = desc_of(&shapes[0]);
+        bad[i] = test_desc(&shapes[0].geo);
     bad[0].c = 0;                      /* no input channels */
     bad[1].groups = 2;                 /* 2 does not divide c = 3 */
     bad[2].r = 20;                     /* kernel taller than the input */
@@ -469,7 +456,7 @@ static void test_invalid_descriptor(void **state)
 
 static void test_unknown_algorithm(void **state)
 {
-    conv_desc d = desc_of(&shapes[0]);
+    conv_desc d = test_desc(&shapes[0].geo);
     conv_plan *plan = NULL;
     char why[256] = "";
 
@@ -495,7 +482,7 @@ static void test_call_order(void **state)
         conv_plan *plan = NULL;
         int i = 0;
 
-        while (i < N_SHAPES && (d = desc_of(&shapes[i]),
+        while (i < N_SHAPES && (d = test_desc(&shapes[i].geo),
                                 conv_desc_check(&d) != CONV_OK
                                 || !conv_algo_applies(algo, &d, why,
                                                       sizeof why)))

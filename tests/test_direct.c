@@ -32,131 +32,116 @@
 
 typedef struct shape {
     const char *name;
-    int n, c, h, w, k, r, s;
-    int sh, sw, pt, pl, pb, pr, dh, dw, g;
+    test_geometry geo;
 } shape;
 
 static const shape shapes[] = {
     /* n  c   h   w    k  r  s   sh sw  pt pl pb pr  dh dw  g */
-    {"1 -> 1 channel", 1, 1, 9, 10, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"7 -> 9 channels", 1, 7, 9, 10, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"8 -> 8 channels", 1, 8, 9, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"9 -> 7 channels", 1, 9, 9, 10, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"15 -> 17 channels", 2, 15, 7, 8, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"16 -> 16 channels", 1, 16, 7, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"17 -> 15 channels", 1, 17, 7, 8, 15, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"5 oc blocks split 2 + 3", 1, 8, 6, 7, 40, 3, 3,
-     1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"1 -> 1 channel", {1, 1, 9, 10, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"7 -> 9 channels", {1, 7, 9, 10, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"8 -> 8 channels", {1, 8, 9, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"9 -> 7 channels", {1, 9, 9, 10, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"15 -> 17 channels", {2, 15, 7, 8, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"16 -> 16 channels", {1, 16, 7, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"17 -> 15 channels", {1, 17, 7, 8, 15, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"5 oc blocks split 2 + 3", {1, 8, 6, 7, 40, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1}},
     /* 32 oc: tiles of 3 pixels, widths 2..4 and 7 */
-    {"32 oc, width 2", 1, 8, 5, 2, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"32 oc, width 3", 1, 8, 5, 3, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"32 oc, width 4", 1, 8, 5, 4, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"32 oc, width 7", 1, 8, 5, 7, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"32 oc, width 2", {1, 8, 5, 2, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"32 oc, width 3", {1, 8, 5, 3, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"32 oc, width 4", {1, 8, 5, 4, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"32 oc, width 7", {1, 8, 5, 7, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
     /* 24 oc: tiles of 4 pixels */
-    {"24 oc, width 5 (3 + 2 edges)", 1, 9, 4, 5, 24, 3, 3,
-     1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"24 oc, 1x1 width 4", 1, 9, 3, 4, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"24 oc, 1x1 width 5", 1, 9, 3, 5, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"24 oc, width 5 (3 + 2 edges)", {1, 9, 4, 5, 24, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"24 oc, 1x1 width 4", {1, 9, 3, 4, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"24 oc, 1x1 width 5", {1, 9, 3, 5, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}},
     /* 16 oc: tiles of 6 pixels */
-    {"16 oc, width 7 (6 + 2 edges)", 1, 5, 4, 7, 16, 3, 3,
-     1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"16 oc, 1x1 width 6", 1, 5, 2, 6, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"16 oc, 1x1 width 7", 1, 5, 2, 7, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"16 oc, width 7 (6 + 2 edges)", {1, 5, 4, 7, 16, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"16 oc, 1x1 width 6", {1, 5, 2, 6, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"16 oc, 1x1 width 7", {1, 5, 2, 7, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}},
     /* 8 oc: tiles of 12 pixels */
-    {"8 oc, width 11", 1, 3, 3, 11, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"8 oc, width 12", 1, 3, 3, 12, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"8 oc, width 13", 1, 3, 3, 13, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"8 oc, 3x3 width 15", 1, 3, 13, 15, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"padding beyond the kernel reach", 1, 9, 4, 5, 11, 3, 3,
-     1, 1, 4, 5, 3, 6, 1, 1, 1},
-    {"dilation 2x3, stride 2x1, asymmetric padding", 1, 10, 13, 14, 12,
-     3, 3, 2, 1, 2, 0, 1, 3, 2, 3, 1},
-    {"1x1 stride 3x2, padding 1, end padding -1", 1, 12, 11, 12, 10, 1, 1,
-     3, 2, 1, 1, -1, -1, 1, 1, 1},
-    {"groups 3, 5 -> 4 channels each", 2, 15, 7, 6, 12, 3, 3,
-     1, 1, 1, 1, 1, 1, 1, 1, 3},
-    {"depthwise, 13 channels, stride 2", 1, 13, 11, 9, 13, 3, 3,
-     2, 2, 1, 1, 1, 1, 1, 1, 13},
-    {"depthwise 5x5, 16 channels", 1, 16, 9, 14, 16, 5, 5,
-     1, 1, 2, 2, 2, 2, 1, 1, 16},
-    {"channel passes of 112, 121 channels", 1, 121, 6, 7, 20, 3, 3,
-     1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"channel passes of 1024, 1x1, 1031 channels", 1, 1031, 3, 5, 9, 1, 1,
-     1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"8 oc, width 11", {1, 3, 3, 11, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"8 oc, width 12", {1, 3, 3, 12, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"8 oc, width 13", {1, 3, 3, 13, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"8 oc, 3x3 width 15", {1, 3, 13, 15, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"padding beyond the kernel reach", {1, 9, 4, 5, 11, 3, 3,
+     1, 1, 4, 5, 3, 6, 1, 1, 1}},
+    {"dilation 2x3, stride 2x1, asymmetric padding", {1, 10, 13, 14, 12,
+     3, 3, 2, 1, 2, 0, 1, 3, 2, 3, 1}},
+    {"1x1 stride 3x2, padding 1, end padding -1", {1, 12, 11, 12, 10, 1, 1,
+     3, 2, 1, 1, -1, -1, 1, 1, 1}},
+    {"groups 3, 5 -> 4 channels each", {2, 15, 7, 6, 12, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 3}},
+    {"depthwise, 13 channels, stride 2", {1, 13, 11, 9, 13, 3, 3,
+     2, 2, 1, 1, 1, 1, 1, 1, 13}},
+    {"depthwise 5x5, 16 channels", {1, 16, 9, 14, 16, 5, 5,
+     1, 1, 2, 2, 2, 2, 1, 1, 16}},
+    {"channel passes of 112, 121 channels", {1, 121, 6, 7, 20, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"channel passes of 1024, 1x1, 1031 channels", {1, 1031, 3, 5, 9, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1}},
     /* 520 channels: too many for the NCHW 1x1 path */
-    {"band packing, 1x1, 520 channels 48x48", 1, 520, 48, 48, 12, 1, 1,
-     1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"band packing, 1x1, 520 channels 48x48", {1, 520, 48, 48, 12, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1}},
     /* NCHW 1x1 path (512 pixels or more): tiles of 4 oc x 24 pixels,
      * panels of 96 pixels at 64 channels, of the whole plane at 1 to 3;
      * last tiles of 1, 7, 8, 9, 23, 24 pixels */
-    {"nchw 1x1, 529 pixels, 64 channels", 1, 64, 1, 529, 10, 1, 1,
-     1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"nchw 1x1, 535 pixels, 3 channels", 1, 3, 1, 535, 5, 1, 1,
-     1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"nchw 1x1, 536 pixels, 1 channel", 1, 1, 8, 67, 4, 1, 1,
-     1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"nchw 1x1, 537 pixels, 64 channels", 1, 64, 3, 179, 9, 1, 1,
-     1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"nchw 1x1, 551 pixels, 3 channels", 1, 3, 19, 29, 7, 1, 1,
-     1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"nchw 1x1, 552 pixels, 64 channels", 1, 64, 23, 24, 13, 1, 1,
-     1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"nchw 1x1, 553 pixels, 17 channels, 2 images", 2, 17, 7, 79, 6, 1, 1,
-     1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"nchw 1x1, groups 3, 4 -> 5 channels each", 2, 12, 23, 25, 15, 1, 1,
-     1, 1, 0, 0, 0, 0, 1, 1, 3},
-    {"nchw 1x1, 64 channels 40x41 (panel tail)", 1, 64, 40, 41, 70, 1, 1,
-     1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"nchw 1x1, resnet_50 res2a_branch2a at 28x28", 1, 64, 28, 28, 64, 1,
-     1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"band packing, 1x1 stride 2, 64 channels 96 -> 48", 1, 64, 96, 96, 12,
-     1, 1, 2, 2, 0, 0, -1, -1, 1, 1, 1},
-    {"band packing, 3x3, 41 channels 56x57", 1, 41, 56, 57, 9, 3, 3,
-     1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"nchw 1x1, 529 pixels, 64 channels", {1, 64, 1, 529, 10, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"nchw 1x1, 535 pixels, 3 channels", {1, 3, 1, 535, 5, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"nchw 1x1, 536 pixels, 1 channel", {1, 1, 8, 67, 4, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"nchw 1x1, 537 pixels, 64 channels", {1, 64, 3, 179, 9, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"nchw 1x1, 551 pixels, 3 channels", {1, 3, 19, 29, 7, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"nchw 1x1, 552 pixels, 64 channels", {1, 64, 23, 24, 13, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"nchw 1x1, 553 pixels, 17 channels, 2 images", {2, 17, 7, 79, 6, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"nchw 1x1, groups 3, 4 -> 5 channels each", {2, 12, 23, 25, 15, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 3}},
+    {"nchw 1x1, 64 channels 40x41 (panel tail)", {1, 64, 40, 41, 70, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"nchw 1x1, resnet_50 res2a_branch2a at 28x28", {1, 64, 28, 28, 64, 1,
+     1, 1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"band packing, 1x1 stride 2, 64 channels 96 -> 48", {1, 64, 96, 96, 12,
+     1, 1, 2, 2, 0, 0, -1, -1, 1, 1, 1}},
+    {"band packing, 3x3, 41 channels 56x57", {1, 41, 56, 57, 9, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1}},
     /* 4 channels: too many products for the NCHW rows path */
-    {"band packing, stride 2 7x7, 4 channels (conv1 at 130)", 1, 4, 130,
-     130, 16, 7, 7, 2, 2, 3, 3, 2, 2, 1, 1, 1},
+    {"band packing, stride 2 7x7, 4 channels (conv1 at 130)", {1, 4, 130,
+     130, 16, 7, 7, 2, 2, 3, 3, 2, 2, 1, 1, 1}},
     /* NCHW rows path (<= 8 channels, 1 MiB of output or more, rows of
      * 24 outputs or more): rows of 24, 25, 33, 40, 47, 65 outputs */
-    {"nchw rows, conv1 at 130 (65 wide)", 1, 3, 130, 130, 63, 7, 7,
-     2, 2, 3, 3, 2, 2, 1, 1, 1},
-    {"nchw rows, 3x3 stride 2, 3 -> 261 channels, 47 wide", 2, 3, 44, 94,
-     261, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1},
-    {"nchw rows, 3x3, 1 channel, 24 wide", 1, 1, 22, 26, 555, 3, 3,
-     1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"nchw rows, 5x3 stride 3x1, padding beyond the reach, 25 wide", 1, 2,
-     71, 13, 405, 5, 3, 3, 1, 6, 4, 5, 10, 1, 1, 1},
-    {"nchw rows, 1x7 stride 1x2, 33 wide", 1, 5, 40, 67, 199, 1, 7,
-     1, 2, 0, 3, 0, 2, 1, 1, 1},
-    {"nchw rows, 7x1, 40 wide", 1, 8, 12, 40, 547, 7, 1,
-     1, 1, 3, 0, 3, 0, 1, 1, 1},
-    {"resnet_50 res2a_branch2b at 14x14", 1, 64, 14, 14, 64, 3, 3,
-     1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"resnet_50 res3a_branch2a at 14 -> 7", 1, 256, 14, 14, 128, 1, 1,
-     2, 2, 0, 0, -1, -1, 1, 1, 1},
-    {"resnet_50 res4a_branch2c at 7x7", 1, 256, 7, 7, 1024, 1, 1,
-     1, 1, 0, 0, 0, 0, 1, 1, 1},
-    {"resnet_50 res5a_branch2b at 5x5", 1, 512, 5, 5, 64, 3, 3,
-     1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"nchw rows, conv1 at 130 (65 wide)", {1, 3, 130, 130, 63, 7, 7,
+     2, 2, 3, 3, 2, 2, 1, 1, 1}},
+    {"nchw rows, 3x3 stride 2, 3 -> 261 channels, 47 wide", {2, 3, 44, 94,
+     261, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1}},
+    {"nchw rows, 3x3, 1 channel, 24 wide", {1, 1, 22, 26, 555, 3, 3,
+     1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"nchw rows, 5x3 stride 3x1, padding beyond the reach, 25 wide", {1, 2,
+     71, 13, 405, 5, 3, 3, 1, 6, 4, 5, 10, 1, 1, 1}},
+    {"nchw rows, 1x7 stride 1x2, 33 wide", {1, 5, 40, 67, 199, 1, 7,
+     1, 2, 0, 3, 0, 2, 1, 1, 1}},
+    {"nchw rows, 7x1, 40 wide", {1, 8, 12, 40, 547, 7, 1,
+     1, 1, 3, 0, 3, 0, 1, 1, 1}},
+    {"resnet_50 res2a_branch2b at 14x14", {1, 64, 14, 14, 64, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    {"resnet_50 res3a_branch2a at 14 -> 7", {1, 256, 14, 14, 128, 1, 1,
+     2, 2, 0, 0, -1, -1, 1, 1, 1}},
+    {"resnet_50 res4a_branch2c at 7x7", {1, 256, 7, 7, 1024, 1, 1,
+     1, 1, 0, 0, 0, 0, 1, 1, 1}},
+    {"resnet_50 res5a_branch2b at 5x5", {1, 512, 5, 5, 64, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 1}},
 };
 
 #define N_SHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
 static uint64_t base_seed = DEFAULT_SEED;
-
-static conv_desc desc_of(const shape *s)
-{
-    conv_desc d = conv_desc_default();
-
-    d.n = s->n, d.c = s->c, d.h = s->h, d.w = s->w;
-    d.k = s->k, d.r = s->r, d.s = s->s;
-    d.stride_h = s->sh, d.stride_w = s->sw;
-    d.pad_top = s->pt, d.pad_left = s->pl;
-    d.pad_bottom = s->pb, d.pad_right = s->pr;
-    d.dil_h = s->dh, d.dil_w = s->dw;
-    d.groups = s->g;
-    return d;
-}
 
 /* One shape's data, reference and outputs. */
 typedef struct fixture {
@@ -216,7 +201,7 @@ static int setup(void **state)
     fixture *f = test_alloc(1, sizeof *f);
 
     f->s = s;
-    f->d = desc_of(s);
+    f->d = test_desc(&s->geo);
     assert_int_equal(conv_desc_check(&f->d), CONV_OK);
     f->seed = base_seed + 16 * (uint64_t)(s - shapes);
     f->nx = conv_desc_input_elems(&f->d);

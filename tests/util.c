@@ -109,3 +109,17 @@ void test_poison(float *a, int64_t n)
     for (int64_t i = 0; i < n; i++)
         a[i] = NAN;
 }
+
+conv_desc test_desc(const test_geometry *g)
+{
+    conv_desc d = conv_desc_default();
+
+    d.n = g->n, d.c = g->c, d.h = g->h, d.w = g->w;
+    d.k = g->k, d.r = g->r, d.s = g->s;
+    d.stride_h = g->sh, d.stride_w = g->sw;
+    d.pad_top = g->pt, d.pad_left = g->pl;
+    d.pad_bottom = g->pb, d.pad_right = g->pr;
+    d.dil_h = g->dh, d.dil_w = g->dw;
+    d.groups = g->g;
+    return d;
+}

@@ -6,6 +6,8 @@
 #ifndef TEST_UTIL_H
 #define TEST_UTIL_H
 
+#include "conv.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,5 +42,14 @@ void *test_alloc(size_t count, size_t size);
 
 /* NaN into a[0..n), so an output the call fails to write shows. */
 void test_poison(float *a, int64_t n);
+
+/* A convolution's geometry in the column order of the shape tables. */
+typedef struct test_geometry {
+    int n, c, h, w, k, r, s;
+    int sh, sw, pt, pl, pb, pr, dh, dw, g;
+} test_geometry;
+
+/* conv_desc_default() with g's geometry. */
+conv_desc test_desc(const test_geometry *g);
 
 #endif
