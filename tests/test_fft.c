@@ -89,83 +89,35 @@ static void describe_run(const run *r, char *buf, size_t n)
              (long long)d->groups, r->threads, (unsigned long long)r->seed);
 }
 
-/* x, w and b of a checked descriptor, real-valued from seed, seed + 1
- * and seed + 2. */
-typedef struct inputs {
-    float *x, *w, *b;
-    int64_t nx, nw, ny;
-} inputs;
-
-static inputs inputs_new(const conv_desc *d, uint64_t seed)
-{
-    inputs in = {.nx = conv_desc_input_elems(d),
-                 .nw = conv_desc_weight_elems(d),
-                 .ny = conv_desc_output_elems(d)};
-
-    in.x = test_alloc((size_t)in.nx, sizeof *in.x);
-    in.w = test_alloc((size_t)in.nw, sizeof *in.w);
-    in.b = test_alloc((size_t)d->k, sizeof *in.b);
-    ref_fill_real(in.x, in.nx, seed);
-    ref_fill_real(in.w, in.nw, seed + 1);
-    ref_fill_real(in.b, d->k, seed + 2);
-    return in;
-}
-
-static void inputs_free(inputs *in)
-{
-    free(in->x);
-    free(in->w);
-    free(in->b);
-}
-
-/* y against the reference; `what` names the run in a failure. */
-static void expect_close(const conv_desc *d, const inputs *in,
-                         const float *bias, const float *y,
-                         const char *what, const conv_plan *plan)
-{
-    double *yref = test_alloc((size_t)in->ny, sizeof *yref);
-    double *beta = test_alloc((size_t)in->ny, sizeof *beta);
-    double bound = ref_tolerance_eps("fft", d);
-    ref_error e;
-
-    assert_int_equal(ref_conv(d, in->x, in->w, bias, yref, beta), CONV_OK);
-    e = ref_compare(y, yref, beta, in->ny);
-    if (e.nonfinite > 0 || e.max_eps > bound)
-        fail_msg("%s, %s: error %.1f eps at output %lld (bound %.0f for "
-                 "its fewest taps), %lld non-finite", what,
-                 conv_plan_describe(plan), e.max_eps, (long long)e.worst,
-                 bound, (long long)e.nonfinite);
-    free(yref);
-    free(beta);
-}
-
 /* The plan's y against the reference on real-valued data. */
 static void check_run(const run *r, int bias)
 {
     conv_desc d = r->d;
     conv_options opt = conv_options_default();
     conv_plan *plan = NULL;
-    inputs in;
-    float *y;
-    char what[400];
+    test_data t;
+    char what[400], named[600];
 
     describe_run(r, what, sizeof what);
     if (conv_desc_check(&d) != CONV_OK)
         fail_msg("%s: descriptor rejected: %s", what, conv_reason());
-    in = inputs_new(&d, r->seed);
-    y = test_alloc((size_t)in.ny, sizeof *y);
-    test_poison(y, in.ny);
+    t = test_data_new(&d);
+    test_fill_real(&t, &d, r->seed);
+    test_poison(t.y, t.ny);
 
     opt.threads = r->threads;
     if (conv_plan_create(&plan, &d, "fft", &opt) != CONV_OK
-        || conv_plan_set_weights(plan, in.w, bias ? in.b : NULL) != CONV_OK
-        || conv_execute(plan, in.x, y) != CONV_OK)
+        || conv_plan_set_weights(plan, t.w, bias ? t.b : NULL) != CONV_OK
+        || conv_execute(plan, t.x, t.y) != CONV_OK)
         fail_msg("%s: %s", what, conv_reason());
-    expect_close(&d, &in, bias ? in.b : NULL, y, what, plan);
+
+    /* The bound is the one for the output with the fewest taps. */
+    snprintf(named, sizeof named, "%s, %s", what, conv_plan_describe(plan));
+    test_reference(&t, &d, bias ? t.b : NULL);
+    test_expect_close(&t, ref_tolerance_eps("fft", &d), named);
 
     conv_plan_destroy(plan);
-    inputs_free(&in);
-    free(y);
+    test_data_free(&t);
 }
 
 static conv_desc desc_of(const shape *s)
@@ -437,31 +389,30 @@ static void test_weights_replaced(void **state)
 {
     conv_desc d = desc_of(shape_named("5x5 same, 17x17"));
     conv_plan *plan = NULL, *fresh = NULL;
-    inputs in;
-    float *y1, *y2;
+    test_data t;
+    float *y2;
 
     (void)state;
     assert_int_equal(conv_desc_check(&d), CONV_OK);
-    in = inputs_new(&d, test_seed(DEFAULT_SEED) + 300);
-    y1 = test_alloc((size_t)in.ny, sizeof *y1);
-    y2 = test_alloc((size_t)in.ny, sizeof *y2);
-    test_poison(y1, in.ny);
-    test_poison(y2, in.ny);
+    t = test_data_new(&d);
+    test_fill_real(&t, &d, test_seed(DEFAULT_SEED) + 300);
+    y2 = test_alloc((size_t)t.ny, sizeof *y2);
+    test_poison(t.y, t.ny);
+    test_poison(y2, t.ny);
 
     assert_int_equal(conv_plan_create(&plan, &d, "fft", NULL), CONV_OK);
-    assert_int_equal(conv_plan_set_weights(plan, in.w, in.b), CONV_OK);
-    ref_fill_real(in.w, in.nw, test_seed(DEFAULT_SEED) + 303);
-    assert_int_equal(conv_plan_set_weights(plan, in.w, NULL), CONV_OK);
-    assert_int_equal(conv_execute(plan, in.x, y1), CONV_OK);
+    assert_int_equal(conv_plan_set_weights(plan, t.w, t.b), CONV_OK);
+    ref_fill_real(t.w, t.nw, test_seed(DEFAULT_SEED) + 303);
+    assert_int_equal(conv_plan_set_weights(plan, t.w, NULL), CONV_OK);
+    assert_int_equal(conv_execute(plan, t.x, t.y), CONV_OK);
     assert_int_equal(conv_plan_create(&fresh, &d, "fft", NULL), CONV_OK);
-    assert_int_equal(conv_plan_set_weights(fresh, in.w, NULL), CONV_OK);
-    assert_int_equal(conv_execute(fresh, in.x, y2), CONV_OK);
-    assert_memory_equal(y1, y2, (size_t)in.ny * sizeof *y1);
+    assert_int_equal(conv_plan_set_weights(fresh, t.w, NULL), CONV_OK);
+    assert_int_equal(conv_execute(fresh, t.x, y2), CONV_OK);
+    assert_memory_equal(t.y, y2, (size_t)t.ny * sizeof *y2);
 
     conv_plan_destroy(plan);
     conv_plan_destroy(fresh);
-    inputs_free(&in);
-    free(y1);
+    test_data_free(&t);
     free(y2);
 }
 

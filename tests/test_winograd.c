@@ -182,54 +182,30 @@ static void describe_run(const run *r, char *buf, size_t n)
 static void check_run(const run *r, int bias)
 {
     conv_desc d = r->d;
-    int64_t nx, nw, ny;
-    float *x, *w, *b, *y;
-    double *yref, *beta;
     conv_options opt = conv_options_default();
     conv_plan *plan = NULL;
-    ref_error e;
+    test_data t;
     char what[320];
 
     describe_run(r, what, sizeof what);
     if (conv_desc_check(&d) != CONV_OK)
         fail_msg("%s: descriptor rejected: %s", what, conv_reason());
-    nx = conv_desc_input_elems(&d);
-    nw = conv_desc_weight_elems(&d);
-    ny = conv_desc_output_elems(&d);
-    x = test_alloc((size_t)nx, sizeof *x);
-    w = test_alloc((size_t)nw, sizeof *w);
-    b = test_alloc((size_t)d.k, sizeof *b);
-    y = test_alloc((size_t)ny, sizeof *y);
-    yref = test_alloc((size_t)ny, sizeof *yref);
-    beta = test_alloc((size_t)ny, sizeof *beta);
-    ref_fill_real(x, nx, r->seed);
-    ref_fill_real(w, nw, r->seed + 1);
-    ref_fill_real(b, d.k, r->seed + 2);
-    test_poison(y, ny);
+    t = test_data_new(&d);
+    test_fill_real(&t, &d, r->seed);
+    test_poison(t.y, t.ny);
 
     opt.threads = r->threads;
     wino_force_portable(r->portable);
     if (conv_plan_create(&plan, &d, r->variant, &opt) != CONV_OK
-        || conv_plan_set_weights(plan, w, bias ? b : NULL) != CONV_OK
-        || conv_execute(plan, x, y) != CONV_OK)
+        || conv_plan_set_weights(plan, t.w, bias ? t.b : NULL) != CONV_OK
+        || conv_execute(plan, t.x, t.y) != CONV_OK)
         fail_msg("%s: %s", what, conv_reason());
-    assert_int_equal(ref_conv(&d, x, w, bias ? b : NULL, yref, beta),
-                     CONV_OK);
-    e = ref_compare(y, yref, beta, ny);
-    if (e.nonfinite > 0 || e.max_eps > ref_tolerance_for(r->variant)->eps)
-        fail_msg("%s: error %.1f eps at output %lld (bound %.0f), %lld "
-                 "non-finite", what, e.max_eps, (long long)e.worst,
-                 ref_tolerance_for(r->variant)->eps,
-                 (long long)e.nonfinite);
+    test_reference(&t, &d, bias ? t.b : NULL);
+    test_expect_close(&t, ref_tolerance_for(r->variant)->eps, what);
 
     conv_plan_destroy(plan);
     wino_force_portable(0);
-    free(x);
-    free(w);
-    free(b);
-    free(y);
-    free(yref);
-    free(beta);
+    test_data_free(&t);
 }
 
 static conv_desc desc_of(const shape *s)

@@ -2,6 +2,8 @@
 #define _XOPEN_SOURCE 700   /* nftw */
 #include "util.h"
 
+#include "ref.h"
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
@@ -122,4 +124,61 @@ conv_desc test_desc(const test_geometry *g)
     d.dil_h = g->dh, d.dil_w = g->dw;
     d.groups = g->g;
     return d;
+}
+
+test_data test_data_new(const conv_desc *d)
+{
+    test_data t = {.nx = conv_desc_input_elems(d),
+                   .nw = conv_desc_weight_elems(d),
+                   .ny = conv_desc_output_elems(d)};
+
+    t.x = test_alloc((size_t)t.nx, sizeof *t.x);
+    t.w = test_alloc((size_t)t.nw, sizeof *t.w);
+    t.b = test_alloc((size_t)d->k, sizeof *t.b);
+    t.y = test_alloc((size_t)t.ny, sizeof *t.y);
+    t.yref = test_alloc((size_t)t.ny, sizeof *t.yref);
+    t.beta = test_alloc((size_t)t.ny, sizeof *t.beta);
+    return t;
+}
+
+void test_data_free(test_data *t)
+{
+    free(t->x);
+    free(t->w);
+    free(t->b);
+    free(t->y);
+    free(t->yref);
+    free(t->beta);
+}
+
+void test_fill_exact(test_data *t, const conv_desc *d, uint64_t seed)
+{
+    ref_exact_fill e = ref_exact_fill_for(d);
+
+    ref_fill_ints(t->x, t->nx, e.x_max, e.x_density, seed);
+    ref_fill_ints(t->w, t->nw, e.w_max, e.w_density, seed + 1);
+    ref_fill_ints(t->b, d->k, e.b_max, 1.0, seed + 2);
+}
+
+void test_fill_real(test_data *t, const conv_desc *d, uint64_t seed)
+{
+    ref_fill_real(t->x, t->nx, seed);
+    ref_fill_real(t->w, t->nw, seed + 1);
+    ref_fill_real(t->b, d->k, seed + 2);
+}
+
+void test_reference(test_data *t, const conv_desc *d, const float *bias)
+{
+    assert_int_equal(ref_conv(d, t->x, t->w, bias, t->yref, t->beta),
+                     CONV_OK);
+}
+
+void test_expect_close(const test_data *t, double bound, const char *what)
+{
+    ref_error e = ref_compare(t->y, t->yref, t->beta, t->ny);
+
+    if (e.nonfinite > 0 || e.max_eps > bound)
+        fail_msg("%s: error %.1f eps at output %lld (bound %.0f), %lld "
+                 "non-finite", what, e.max_eps, (long long)e.worst, bound,
+                 (long long)e.nonfinite);
 }

@@ -52,4 +52,35 @@ typedef struct test_geometry {
 /* conv_desc_default() with g's geometry. */
 conv_desc test_desc(const test_geometry *g);
 
+/*
+ * One descriptor's buffers: input x, weights w, bias b, output y, and
+ * the fp64 reference's answer yref with its error scale beta.
+ */
+typedef struct test_data {
+    int64_t nx, nw, ny;
+    float *x, *w, *b, *y;
+    double *yref, *beta;
+} test_data;
+
+/* Zeroed buffers for checked descriptor d; fails the test if none. */
+test_data test_data_new(const conv_desc *d);
+
+void test_data_free(test_data *t);
+
+/* Integers every summation order adds up exactly (ref_exact_fill_for)
+ * into x, w and b, from seed, seed + 1 and seed + 2. */
+void test_fill_exact(test_data *t, const conv_desc *d, uint64_t seed);
+
+/* Real values into x, w and b, from seed, seed + 1 and seed + 2. */
+void test_fill_real(test_data *t, const conv_desc *d, uint64_t seed);
+
+/* yref and beta for x and w with `bias` (t->b, or NULL for none). */
+void test_reference(test_data *t, const conv_desc *d, const float *bias);
+
+/*
+ * Fails the test, naming `what`, if y has a non-finite value or one more
+ * than `bound` eps (ref_compare's measure) from yref.
+ */
+void test_expect_close(const test_data *t, double bound, const char *what);
+
 #endif
