@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "shapes.h"
+#include "util.h"
 
 #include <float.h>
 #include <math.h>
@@ -16,42 +17,26 @@
 
 typedef struct fixture {
     bench_shape s;
-    float *x, *w, *b, *y;
-    double *yref, *beta;
-    int64_t ny;
+    test_data t;
 } fixture;
 
 /* A correct im2col_gemm output on exact integer data, and its reference. */
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
+    fixture *f = test_alloc(1, sizeof *f);
     char err[256];
     conv_plan *p = NULL;
-    ref_exact_fill e;
 
     assert_int_equal(bench_shape_parse("mb2ic5ih9iw7oc6kh3ph1", 0, &f->s,
                                        err, sizeof err), 0);
-    f->ny = conv_desc_output_elems(&f->s.desc);
-    f->x = malloc(sizeof(float) * (size_t)conv_desc_input_elems(&f->s.desc));
-    f->w = malloc(sizeof(float) * (size_t)conv_desc_weight_elems(&f->s.desc));
-    f->b = malloc(sizeof(float) * (size_t)f->s.desc.k);
-    f->y = malloc(sizeof(float) * (size_t)f->ny);
-    f->yref = malloc(sizeof(double) * (size_t)f->ny);
-    f->beta = malloc(sizeof(double) * (size_t)f->ny);
-
-    e = ref_exact_fill_for(&f->s.desc);
-    ref_fill_ints(f->x, conv_desc_input_elems(&f->s.desc), e.x_max,
-                  e.x_density, 7);
-    ref_fill_ints(f->w, conv_desc_weight_elems(&f->s.desc), e.w_max,
-                  e.w_density, 8);
-    ref_fill_ints(f->b, f->s.desc.k, e.b_max, 1.0, 9);
-    assert_int_equal(ref_conv(&f->s.desc, f->x, f->w, f->b, f->yref,
-                              f->beta), CONV_OK);
+    f->t = test_data_new(&f->s.desc);
+    test_fill_exact(&f->t, &f->s.desc, 7);
+    test_reference(&f->t, &f->s.desc, f->t.b);
 
     assert_int_equal(conv_plan_create(&p, &f->s.desc, "im2col_gemm", NULL),
                      CONV_OK);
-    assert_int_equal(conv_plan_set_weights(p, f->w, f->b), CONV_OK);
-    assert_int_equal(conv_execute(p, f->x, f->y), CONV_OK);
+    assert_int_equal(conv_plan_set_weights(p, f->t.w, f->t.b), CONV_OK);
+    assert_int_equal(conv_execute(p, f->t.x, f->t.y), CONV_OK);
     conv_plan_destroy(p);
     *state = f;
     return 0;
@@ -61,12 +46,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
 
-    free(f->x);
-    free(f->w);
-    free(f->b);
-    free(f->y);
-    free(f->yref);
-    free(f->beta);
+    test_data_free(&f->t);
     free(f);
     return 0;
 }
@@ -76,8 +56,8 @@ static void correct_output_passes(void **state)
     fixture *f = *state;
     ref_error e;
 
-    assert_int_equal(check_judge("im2col_gemm", &f->s.desc, 1, f->y, f->yref,
-                                 f->beta, &e), CHECK_OK);
+    assert_int_equal(check_judge("im2col_gemm", &f->s.desc, 1, f->t.y,
+                                 f->t.yref, f->t.beta, &e), CHECK_OK);
     assert_int_equal(e.mismatches, 0);
 }
 
@@ -85,12 +65,12 @@ static void correct_output_passes(void **state)
 static void planted_ulp_error_fails_exact(void **state)
 {
     fixture *f = *state;
-    int64_t i = f->ny / 3;
+    int64_t i = f->t.ny / 3;
     ref_error e;
 
-    f->y[i] = nextafterf(f->y[i], INFINITY);
-    assert_int_equal(check_judge("im2col_gemm", &f->s.desc, 1, f->y, f->yref,
-                                 f->beta, &e), CHECK_FAIL);
+    f->t.y[i] = nextafterf(f->t.y[i], INFINITY);
+    assert_int_equal(check_judge("im2col_gemm", &f->s.desc, 1, f->t.y,
+                                 f->t.yref, f->t.beta, &e), CHECK_FAIL);
     assert_int_equal(e.mismatches, 1);
     assert_int_equal(e.worst, i);
 }
@@ -99,12 +79,12 @@ static void planted_ulp_error_fails_exact(void **state)
 static void planted_large_error_fails_bound(void **state)
 {
     fixture *f = *state;
-    int64_t i = f->ny - 1;
+    int64_t i = f->t.ny - 1;
     ref_error e;
 
-    f->y[i] += (float)(f->beta[i] > 0 ? f->beta[i] : 1.0);
-    assert_int_equal(check_judge("im2col_gemm", &f->s.desc, 0, f->y, f->yref,
-                                 f->beta, &e), CHECK_FAIL);
+    f->t.y[i] += (float)(f->t.beta[i] > 0 ? f->t.beta[i] : 1.0);
+    assert_int_equal(check_judge("im2col_gemm", &f->s.desc, 0, f->t.y,
+                                 f->t.yref, f->t.beta, &e), CHECK_FAIL);
     assert_int_equal(e.worst, i);
     assert_true(e.max_eps > 1.0 / FLT_EPSILON / 2);
 }
@@ -114,9 +94,9 @@ static void nan_output_fails(void **state)
     fixture *f = *state;
     ref_error e;
 
-    f->y[0] = NAN;
-    assert_int_equal(check_judge("im2col_gemm", &f->s.desc, 0, f->y, f->yref,
-                                 f->beta, &e), CHECK_FAIL);
+    f->t.y[0] = NAN;
+    assert_int_equal(check_judge("im2col_gemm", &f->s.desc, 0, f->t.y,
+                                 f->t.yref, f->t.beta, &e), CHECK_FAIL);
     assert_int_equal(e.nonfinite, 1);
 }
 

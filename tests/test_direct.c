@@ -147,10 +147,9 @@ static uint64_t base_seed = DEFAULT_SEED;
 typedef struct fixture {
     const shape *s;
     conv_desc d;
-    int64_t nx, nw, ny;
     uint64_t seed;
-    float *x, *w, *b, *y, *y_first;
-    double *yref, *beta;
+    test_data t;
+    float *y_first;     /* the AVX2 kernels' output at 1 thread */
 } fixture;
 
 static void fail_for(const fixture *f, const char *isa, int threads,
@@ -180,19 +179,11 @@ static void fail_for(const fixture *f, const char *isa, int threads,
 
 static void fill(fixture *f, int exact)
 {
-    ref_exact_fill e = ref_exact_fill_for(&f->d);
-
-    if (exact) {
-        ref_fill_ints(f->x, f->nx, e.x_max, e.x_density, f->seed);
-        ref_fill_ints(f->w, f->nw, e.w_max, e.w_density, f->seed + 1);
-        ref_fill_ints(f->b, f->d.k, e.b_max, 1.0, f->seed + 2);
-    } else {
-        ref_fill_real(f->x, f->nx, f->seed + 3);
-        ref_fill_real(f->w, f->nw, f->seed + 4);
-        ref_fill_real(f->b, f->d.k, f->seed + 5);
-    }
-    assert_int_equal(ref_conv(&f->d, f->x, f->w, f->b, f->yref, f->beta),
-                     CONV_OK);
+    if (exact)
+        test_fill_exact(&f->t, &f->d, f->seed);
+    else
+        test_fill_real(&f->t, &f->d, f->seed + 3);
+    test_reference(&f->t, &f->d, f->t.b);
 }
 
 static int setup(void **state)
@@ -204,16 +195,8 @@ static int setup(void **state)
     f->d = test_desc(&s->geo);
     assert_int_equal(conv_desc_check(&f->d), CONV_OK);
     f->seed = base_seed + 16 * (uint64_t)(s - shapes);
-    f->nx = conv_desc_input_elems(&f->d);
-    f->nw = conv_desc_weight_elems(&f->d);
-    f->ny = conv_desc_output_elems(&f->d);
-    f->x = test_alloc((size_t)f->nx, sizeof(float));
-    f->w = test_alloc((size_t)f->nw, sizeof(float));
-    f->b = test_alloc((size_t)f->d.k, sizeof(float));
-    f->y = test_alloc((size_t)f->ny, sizeof(float));
-    f->y_first = test_alloc((size_t)f->ny, sizeof(float));
-    f->yref = test_alloc((size_t)f->ny, sizeof(double));
-    f->beta = test_alloc((size_t)f->ny, sizeof(double));
+    f->t = test_data_new(&f->d);
+    f->y_first = test_alloc((size_t)f->t.ny, sizeof(float));
     *state = f;
     return 0;
 }
@@ -222,13 +205,8 @@ static int teardown(void **state)
 {
     fixture *f = *state;
 
-    free(f->x);
-    free(f->w);
-    free(f->b);
-    free(f->y);
+    test_data_free(&f->t);
     free(f->y_first);
-    free(f->yref);
-    free(f->beta);
     free(f);
     direct_choose_isa(DIRECT_ISA_AUTO);
     return 0;
@@ -267,10 +245,10 @@ static void run(fixture *f, direct_isa_choice choice, int threads,
                    f->s->name, 8) != 0)
         fail_for(f, isa, threads, fill_name, "the plan '%s' does not take "
                  "the path its name says", line);
-    test_poison(f->y, f->ny);
-    st = conv_plan_set_weights(plan, f->w, f->b);
+    test_poison(f->t.y, f->t.ny);
+    st = conv_plan_set_weights(plan, f->t.w, f->t.b);
     if (st == CONV_OK)
-        st = conv_execute(plan, f->x, f->y);
+        st = conv_execute(plan, f->t.x, f->t.y);
     if (st != CONV_OK)
         fail_for(f, isa, threads, fill_name, "%s (%s)", conv_status_str(st),
                  conv_reason());
@@ -286,18 +264,18 @@ static void check_exact(fixture *f, direct_isa_choice choice, int threads)
 
     run(f, choice, threads, "exact");
     isa = direct_isa_name();
-    e = ref_compare(f->y, f->yref, f->beta, f->ny);
+    e = ref_compare(f->t.y, f->t.yref, f->t.beta, f->t.ny);
     if (e.nonfinite != 0 || e.mismatches != 0)
         fail_for(f, isa, threads, "exact", "%lld non-finite, %lld differ "
                  "from the reference; first worst at %lld: %.9g, want %.9g",
                  (long long)e.nonfinite, (long long)e.mismatches,
-                 (long long)e.worst, e.worst >= 0 ? f->y[e.worst] : 0.0,
-                 e.worst >= 0 ? f->yref[e.worst] : 0.0);
-    for (int64_t i = 0; i < f->ny; i++)
-        if (memcmp(&f->y[i], &f->y_first[i], sizeof(float)) != 0)
+                 (long long)e.worst, e.worst >= 0 ? f->t.y[e.worst] : 0.0,
+                 e.worst >= 0 ? f->t.yref[e.worst] : 0.0);
+    for (int64_t i = 0; i < f->t.ny; i++)
+        if (memcmp(&f->t.y[i], &f->y_first[i], sizeof(float)) != 0)
             fail_for(f, isa, threads, "exact", "output %lld is %.9g, the "
                      "AVX2 kernels at 1 thread gave %.9g", (long long)i,
-                     f->y[i], f->y_first[i]);
+                     f->t.y[i], f->y_first[i]);
 }
 
 static void check_real(fixture *f, direct_isa_choice choice, int threads)
@@ -306,7 +284,7 @@ static void check_real(fixture *f, direct_isa_choice choice, int threads)
     ref_error e;
 
     run(f, choice, threads, "real");
-    e = ref_compare(f->y, f->yref, f->beta, f->ny);
+    e = ref_compare(f->t.y, f->t.yref, f->t.beta, f->t.ny);
     if (e.nonfinite != 0 || !(e.max_eps <= tol->eps))
         fail_for(f, direct_isa_name(), threads, "real", "%lld non-finite, "
                  "max error %.3g eps at %lld (bound %.3g)",
@@ -322,7 +300,7 @@ static void test_shape(void **state)
 
     fill(f, 1);
     run(f, DIRECT_ISA_AUTO, 1, "exact");
-    memcpy(f->y_first, f->y, (size_t)f->ny * sizeof(float));
+    memcpy(f->y_first, f->t.y, (size_t)f->t.ny * sizeof(float));
     for (int i = 0; i < 2; i++)
         for (int threads = 1; threads <= 2; threads++)
             check_exact(f, choices[i], threads);
