@@ -84,6 +84,31 @@ int bench_run_flag(int argc, char **argv, int *i, int *threads,
     return bench_int_flag(argc, argv, i, "--mb", 1, INT32_MAX, mb);
 }
 
+int bench_parse_args(int argc, char **argv, bench_flag_fn *flag,
+                     void *opts, void (*usage)(void),
+                     void (*refuse)(const char *arg), char **descs,
+                     int *ndescs)
+{
+    for (int i = 1; i < argc; i++) {
+        int r = flag(argc, argv, &i, opts);
+
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            continue;
+        if (strcmp(argv[i], "-h") == 0) {
+            usage();
+            exit(0);
+        }
+        if (strncmp(argv[i], "--", 2) == 0) {
+            refuse(argv[i]);
+            return -1;
+        }
+        descs[(*ndescs)++] = argv[i];
+    }
+    return 0;
+}
+
 int bench_add_descriptor(bench_suite *bare, const char *text, int64_t mb)
 {
     char err[512];

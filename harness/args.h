@@ -43,6 +43,23 @@ int bench_int_flag(int argc, char **argv, int *i, const char *name,
 int bench_run_flag(int argc, char **argv, int *i, int *threads,
                    int64_t *mb);
 
+/* A command's own flag at argv[*i], into its options `opts`: 1 if taken
+ * (with its value), 0 if argv[*i] is not one of them, -1 after a
+ * message. */
+typedef int bench_flag_fn(int argc, char **argv, int *i, void *opts);
+
+/*
+ * The argument loop of a command that takes descriptors: `flag` takes
+ * its flags; "-h" calls `usage` and exits 0; any other "--" argument
+ * goes to `refuse`, which says why it is refused; the rest are
+ * descriptors, appended at descs[(*ndescs)++] (room for argc). Returns
+ * 0, or -1 after a message.
+ */
+int bench_parse_args(int argc, char **argv, bench_flag_fn *flag,
+                     void *opts, void (*usage)(void),
+                     void (*refuse)(const char *arg), char **descs,
+                     int *ndescs);
+
 /*
  * Parses descriptor `text` with batch `mb` and appends it to `bare`.
  * Returns 0, or -1 after a message naming the descriptor.

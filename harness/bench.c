@@ -109,8 +109,9 @@ static int number_flag(int argc, char **argv, int *i, bench_opts *o)
 }
 
 /* One flag at argv[*i]: 1 if taken, 0 if not one of ours, -1 on error. */
-static int bench_flag(int argc, char **argv, int *i, bench_opts *o)
+static int bench_flag(int argc, char **argv, int *i, void *opts)
 {
+    bench_opts *o = opts;
     const struct {
         const char *name;
         const char **value;
@@ -150,23 +151,9 @@ static int bench_args(int argc, char **argv, bench_opts *o)
                                         NULL};
     static const char *const all_extra[] = {"onednn", "onednn_nchw", NULL};
 
-    for (int i = 1; i < argc; i++) {
-        int r = bench_flag(argc, argv, &i, o);
-
-        if (r < 0)
-            return -1;
-        if (r > 0)
-            continue;
-        if (strcmp(argv[i], "-h") == 0) {
-            print_usage();
-            exit(0);
-        }
-        if (strncmp(argv[i], "--", 2) == 0) {
-            refuse_flag(argv[i]);
-            return -1;
-        }
-        o->descs[o->ndescs++] = argv[i];
-    }
+    if (bench_parse_args(argc, argv, bench_flag, o, print_usage,
+                         refuse_flag, o->descs, &o->ndescs) != 0)
+        return -1;
     o->nalgos = bench_parse_algos(o->algo_list, extra, all_extra, o->algos,
                                   MAX_ALGOS);
     if (o->nalgos < 0)

@@ -71,8 +71,9 @@ static void print_usage(void)
 
 /* ---- options ---- */
 
-static int tune_flag(int argc, char **argv, int *i, tune_opts *o)
+static int tune_flag(int argc, char **argv, int *i, void *opts)
 {
+    tune_opts *o = opts;
     const char *v = NULL;
     int r;
 
@@ -119,26 +120,18 @@ static int pick_algos(tune_opts *o)
     return 0;
 }
 
+/* Flags Google Benchmark did not take. */
+static void refuse_flag(const char *a)
+{
+    bench_error("'%s': unknown flag (Google Benchmark's must read "
+                "--benchmark_FLAG=VALUE)\n%s", a, tune_usage);
+}
+
 static int tune_args(int argc, char **argv, tune_opts *o)
 {
-    for (int i = 1; i < argc; i++) {
-        int r = tune_flag(argc, argv, &i, o);
-
-        if (r < 0)
-            return -1;
-        if (r > 0)
-            continue;
-        if (strcmp(argv[i], "-h") == 0) {
-            print_usage();
-            exit(0);
-        }
-        if (strncmp(argv[i], "--", 2) == 0) {
-            bench_error("'%s': unknown flag (Google Benchmark's must read "
-                        "--benchmark_FLAG=VALUE)\n%s", argv[i], tune_usage);
-            return -1;
-        }
-        o->descs[o->ndescs++] = argv[i];
-    }
+    if (bench_parse_args(argc, argv, tune_flag, o, print_usage, refuse_flag,
+                         o->descs, &o->ndescs) != 0)
+        return -1;
     if (o->tuning[0] == '\0'
         && conv_tuning_default_path(o->tuning, sizeof o->tuning) != 0) {
         bench_error("no tuning file: give --tuning FILE, or set "
