@@ -120,23 +120,13 @@ static void check_run(const run *r, int bias)
     test_data_free(&t);
 }
 
+/* The family runs stride 1 without dilation only. */
 static conv_desc desc_of(const shape *s)
 {
-    conv_desc d = conv_desc_default();
+    test_geometry g = {s->n, s->c, s->h, s->w, s->k, s->r, s->s, 1, 1,
+                       s->pt, s->pl, s->pb, s->pr, 1, 1, s->g};
 
-    d.n = s->n;
-    d.c = s->c;
-    d.h = s->h;
-    d.w = s->w;
-    d.k = s->k;
-    d.r = s->r;
-    d.s = s->s;
-    d.pad_top = s->pt;
-    d.pad_left = s->pl;
-    d.pad_bottom = s->pb;
-    d.pad_right = s->pr;
-    d.groups = s->g;
-    return d;
+    return test_desc(&g);
 }
 
 /* The table's shape of that name (the tests below pick a few). */
