@@ -93,8 +93,7 @@ static void describe_run(const run *r, char *buf, size_t n)
 static void check_run(const run *r, int bias)
 {
     conv_desc d = r->d;
-    conv_options opt = conv_options_default();
-    conv_plan *plan = NULL;
+    conv_plan *plan;
     test_data t;
     char what[400], named[600];
 
@@ -103,13 +102,7 @@ static void check_run(const run *r, int bias)
         fail_msg("%s: descriptor rejected: %s", what, conv_reason());
     t = test_data_new(&d);
     test_fill_real(&t, &d, r->seed);
-    test_poison(t.y, t.ny);
-
-    opt.threads = r->threads;
-    if (conv_plan_create(&plan, &d, "fft", &opt) != CONV_OK
-        || conv_plan_set_weights(plan, t.w, bias ? t.b : NULL) != CONV_OK
-        || conv_execute(plan, t.x, t.y) != CONV_OK)
-        fail_msg("%s: %s", what, conv_reason());
+    plan = test_plan_run(&t, &d, "fft", r->threads, bias, what);
 
     /* The bound is the one for the output with the fewest taps. */
     snprintf(named, sizeof named, "%s, %s", what, conv_plan_describe(plan));

@@ -182,8 +182,7 @@ static void describe_run(const run *r, char *buf, size_t n)
 static void check_run(const run *r, int bias)
 {
     conv_desc d = r->d;
-    conv_options opt = conv_options_default();
-    conv_plan *plan = NULL;
+    conv_plan *plan;
     test_data t;
     char what[320];
 
@@ -192,14 +191,8 @@ static void check_run(const run *r, int bias)
         fail_msg("%s: descriptor rejected: %s", what, conv_reason());
     t = test_data_new(&d);
     test_fill_real(&t, &d, r->seed);
-    test_poison(t.y, t.ny);
-
-    opt.threads = r->threads;
     wino_force_portable(r->portable);
-    if (conv_plan_create(&plan, &d, r->variant, &opt) != CONV_OK
-        || conv_plan_set_weights(plan, t.w, bias ? t.b : NULL) != CONV_OK
-        || conv_execute(plan, t.x, t.y) != CONV_OK)
-        fail_msg("%s: %s", what, conv_reason());
+    plan = test_plan_run(&t, &d, r->variant, r->threads, bias, what);
     test_reference(&t, &d, bias ? t.b : NULL);
     test_expect_close(&t, ref_tolerance_for(r->variant)->eps, what);
 

@@ -173,6 +173,21 @@ void test_reference(test_data *t, const conv_desc *d, const float *bias)
                      CONV_OK);
 }
 
+conv_plan *test_plan_run(test_data *t, const conv_desc *d, const char *algo,
+                         int threads, int bias, const char *what)
+{
+    conv_options opt = conv_options_default();
+    conv_plan *plan = NULL;
+
+    opt.threads = threads;
+    test_poison(t->y, t->ny);
+    if (conv_plan_create(&plan, d, algo, &opt) != CONV_OK
+        || conv_plan_set_weights(plan, t->w, bias ? t->b : NULL) != CONV_OK
+        || conv_execute(plan, t->x, t->y) != CONV_OK)
+        fail_msg("%s: %s", what, conv_reason());
+    return plan;
+}
+
 void test_expect_close(const test_data *t, double bound, const char *what)
 {
     ref_error e = ref_compare(t->y, t->yref, t->beta, t->ny);

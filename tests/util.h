@@ -78,6 +78,14 @@ void test_fill_real(test_data *t, const conv_desc *d, uint64_t seed);
 void test_reference(test_data *t, const conv_desc *d, const float *bias);
 
 /*
+ * A plan of `algo` for d at `threads` threads, given w and, if `bias`, b,
+ * run on x into y (poisoned first); fails the test, naming `what`, at
+ * the first step that fails. The caller destroys the plan.
+ */
+conv_plan *test_plan_run(test_data *t, const conv_desc *d, const char *algo,
+                         int threads, int bias, const char *what);
+
+/*
  * Fails the test, naming `what`, if y has a non-finite value or one more
  * than `bound` eps (ref_compare's measure) from yref.
  */
