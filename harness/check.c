@@ -144,13 +144,8 @@ static void run_onednn(check_data *cd, int threads, check_row *r,
 
     cd->have_onednn = 0;
     poison(cd->y_onednn, n);
-    st = onednn_conv_create(&h, cd->d, ONEDNN_ANY, threads);
-    if (st == CONV_OK)
-        st = onednn_conv_set_weights(h, cd->w, cd->b);
-    if (st == CONV_OK)
-        st = onednn_conv_set_input(h, cd->x);
-    if (st == CONV_OK)
-        st = onednn_conv_run(h);
+    st = onednn_conv_ready(&h, cd->d, ONEDNN_ANY, threads, cd->w, cd->b,
+                           cd->x);
     if (st == CONV_OK)
         st = onednn_conv_get_output(h, cd->y_onednn);
     if (st == CONV_OK)

@@ -358,17 +358,11 @@ static int time_onednn(const char *name, onednn_layout layout, int threads,
     conv_status st;
     int due;
 
-    st = onednn_conv_create(&t->dnn, t->sd->d, layout, threads);
-    if (st == CONV_OK)
-        st = onednn_conv_set_weights(t->dnn, t->sd->w, t->sd->b);
-    if (st == CONV_OK)
-        st = onednn_conv_set_input(t->dnn, t->sd->x);
-    if (st == CONV_OK)
-        st = onednn_conv_run(t->dnn);
+    st = onednn_conv_ready(&t->dnn, t->sd->d, layout, threads, t->sd->w,
+                           t->sd->b, t->sd->x);
     if (st != CONV_OK) {
         set_status(r, st == CONV_EUNSUPPORTED ? "n/a" : "error",
                    conv_reason());
-        onednn_conv_destroy(t->dnn);
         return 0;
     }
     snprintf(r->impl, sizeof r->impl, "%s", onednn_conv_impl(t->dnn));

@@ -588,3 +588,24 @@ void onednn_conv_destroy(onednn_conv *h)
         dnnl_engine_destroy(h->engine);
     free(h);
 }
+
+conv_status onednn_conv_ready(onednn_conv **h, const conv_desc *d,
+                              onednn_layout layout, int threads,
+                              const float *w, const float *b,
+                              const float *x)
+{
+    conv_status st = onednn_conv_create(h, d, layout, threads);
+
+    if (st != CONV_OK)
+        return st;
+    st = onednn_conv_set_weights(*h, w, b);
+    if (st == CONV_OK)
+        st = onednn_conv_set_input(*h, x);
+    if (st == CONV_OK)
+        st = onednn_conv_run(*h);
+    if (st != CONV_OK) {
+        onednn_conv_destroy(*h);
+        *h = NULL;
+    }
+    return st;
+}

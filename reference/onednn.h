@@ -59,4 +59,14 @@ size_t onednn_conv_workspace_bytes(const onednn_conv *h);
 
 void onednn_conv_destroy(onednn_conv *h);
 
+/*
+ * The steps every caller takes before it reads or times the primitive:
+ * create, set the weights (b may be NULL) and the input x, run once.
+ * On failure *h is NULL and the status and reason are the failing step's.
+ */
+conv_status onednn_conv_ready(onednn_conv **h, const conv_desc *d,
+                              onednn_layout layout, int threads,
+                              const float *w, const float *b,
+                              const float *x);
+
 #endif

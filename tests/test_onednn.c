@@ -419,6 +419,29 @@ static void calls_out_of_order_are_rejected(void **state)
     onednn_conv_destroy(NULL);
 }
 
+/* ready() runs the first steps in one call, and on a failing step
+ * leaves no handle behind. */
+static void ready_runs_or_leaves_nothing(void **state)
+{
+    const shape *t = &shapes[3];
+    conv_desc d = desc_of(t);
+    float x[2 * 24 * 9 * 9] = {0}, w[20 * 24] = {0};
+    float y[2 * 20 * 9 * 9];
+    onednn_conv *h = NULL;
+
+    (void)state;
+    expect_ok(onednn_conv_ready(&h, &d, ONEDNN_ANY, 1, w, NULL, x), "ready",
+              t, 0);
+    expect_status(onednn_conv_get_output(h, y), CONV_OK, "get_output");
+    assert_true(y[0] == 0.0f && y[2 * 20 * 9 * 9 - 1] == 0.0f);
+    onednn_conv_destroy(h);
+
+    h = (onednn_conv *)&d;
+    expect_status(onednn_conv_ready(&h, &d, ONEDNN_ANY, 1, NULL, NULL, x),
+                  CONV_EINVAL, "ready with NULL weights");
+    assert_null(h);
+}
+
 /* The harness caps oneDNN to AVX2 before anything else; so do we. */
 static int cap_isa(void **state)
 {
@@ -443,6 +466,7 @@ int main(void)
         cmocka_unit_test(bad_isa_names_are_rejected),
         cmocka_unit_test(bad_descriptors_are_rejected),
         cmocka_unit_test(calls_out_of_order_are_rejected),
+        cmocka_unit_test(ready_runs_or_leaves_nothing),
     };
 
     return cmocka_run_group_tests(tests, cap_isa, NULL);
