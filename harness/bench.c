@@ -523,19 +523,14 @@ typedef struct sweep {
     int write_failed;
 } sweep;
 
-/* Times one case, or says why not, into r and its phases into ph; -1 if
- * it is not to be run. */
-static int run_case(const sweep *w, const bench_case *c,
-                    const bench_shape *s, bench_data *sd, bench_row *r,
-                    bench_phases *ph)
+/* Whether a case that does not apply is to be listed (-1: filtered
+ * out), with its reason in r. */
+static int refused_case(const bench_case *c, const bench_shape *s,
+                        bench_row *r)
 {
     char name[512];
 
-    memset(ph, 0, sizeof *ph);
     bench_case_name(s, c->algo, name, sizeof name);
-    if (c->applies)
-        return bench_time_case_phases(c->algo, s, sd, w->peak_gflops,
-                                      w->o->threads, r, ph);
     if (!gbench_selected(name))
         return -1;
     snprintf(r->status, sizeof r->status, "n/a:%s", c->why);
@@ -588,28 +583,84 @@ static void save(sweep *w, const bench_row *r, bench_phases *ph)
         w->write_failed = 1;
 }
 
-/* Runs the cases of one shape, c[0..n), saving each as it finishes. */
+/* The cases of one shape that apply, timed together. */
+typedef struct shape_rows {
+    bench_row *r;
+    bench_phases *ph;
+    int *ran;
+    const char **algos;
+} shape_rows;
+
+static int alloc_rows(shape_rows *t, int n)
+{
+    t->r = calloc((size_t)n, sizeof *t->r);
+    t->ph = calloc((size_t)n, sizeof *t->ph);
+    t->ran = calloc((size_t)n, sizeof *t->ran);
+    t->algos = calloc((size_t)n, sizeof *t->algos);
+    return t->r && t->ph && t->ran && t->algos ? 0 : -1;
+}
+
+static void free_rows(shape_rows *t)
+{
+    free(t->r);
+    free(t->ph);
+    free(t->ran);
+    free(t->algos);
+}
+
+/* Times the cases of c[0..n) that apply, in one interleaved group, into
+ * t's first entries in the cases' order. */
+static int time_shape(sweep *w, const bench_case *c, int n,
+                      bench_data *sd, shape_rows *t)
+{
+    const bench_shape *s = w->sh->shape[c[0].shape];
+    int m = 0;
+
+    for (int i = 0; i < n; i++)
+        if (c[i].applies) {
+            t->r[m] = row_for(w->sh, c[i].shape, c[i].algo, w->o->threads);
+            t->algos[m++] = c[i].algo;
+        }
+    return bench_time_shape(t->algos, m, s, sd, w->peak_gflops,
+                            w->o->threads, t->r, t->ph, t->ran);
+}
+
+/* Runs the cases of one shape, c[0..n), then saves them in order. */
 static void run_shape(sweep *w, const bench_case *c, int n, progress *p)
 {
     const bench_shape *s = w->sh->shape[c[0].shape];
+    bench_phases none;
     bench_data sd;
+    shape_rows t = {0};
 
-    if (bench_data_make(&sd, &s->desc) != 0) {
+    if (bench_data_make(&sd, &s->desc) != 0 || alloc_rows(&t, n) != 0
+        || time_shape(w, c, n, &sd, &t) != 0) {
         bench_error("%s: cannot allocate the shape's tensors", s->text);
         w->errors += n;
+        bench_data_free(&sd);
+        free_rows(&t);
         return;
     }
-    for (int i = 0; i < n && !w->write_failed; i++) {
+    memset(&none, 0, sizeof none);
+    for (int i = 0, m = 0; i < n && !w->write_failed; i++) {
         bench_row r = row_for(w->sh, c[i].shape, c[i].algo, w->o->threads);
-        bench_phases ph;
-        int ran = run_case(w, &c[i], s, &sd, &r, &ph);
+        bench_phases *ph = &none;
+        int ran;
 
+        if (c[i].applies) {
+            r = t.r[m];
+            ph = &t.ph[m];
+            ran = t.ran[m++];
+        } else {
+            ran = refused_case(&c[i], s, &r);
+        }
         if (ran == 0)
-            save(w, &r, &ph);
+            save(w, &r, ph);
         w->errors += strncmp(r.status, "error:", 6) == 0;
         report_progress(p, &c[i], &r, ran);
     }
     bench_data_free(&sd);
+    free_rows(&t);
 }
 
 static void run_cases(sweep *w, const bench_case *c, int n)

@@ -64,8 +64,9 @@ typedef void (*gbench_result_fn)(const gbench_result *r, void *user);
  * process exits. Flags this API needs to own (--benchmark_out,
  * --benchmark_out_format) are left in argv so the caller can refuse them.
  * Sets the defaults --benchmark_repetitions=5 --benchmark_min_time=0.1
- * --benchmark_min_warmup_time=0.05 --benchmark_time_unit=ms and
- * --benchmark_display_aggregates_only=true first, so given flags win.
+ * --benchmark_min_warmup_time=0.05 --benchmark_time_unit=ms,
+ * --benchmark_display_aggregates_only=true and
+ * --benchmark_enable_random_interleaving=true first, so given flags win.
  * May be called again (by tests); other flags keep their last value.
  * Returns 0.
  */

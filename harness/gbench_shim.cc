@@ -211,6 +211,9 @@ char opt_min_time[] = "--benchmark_min_time=0.1";
 char opt_warmup[] = "--benchmark_min_warmup_time=0.05";
 char opt_aggregates[] = "--benchmark_display_aggregates_only=true";
 char opt_unit[] = "--benchmark_time_unit=ms";
+// The cases registered together (one shape's algorithms) alternate their
+// repetitions, so a slow spell of a shared machine hits all of them.
+char opt_interleave[] = "--benchmark_enable_random_interleaving=true";
 char opt_filter[] = "--benchmark_filter=all";
 // The JSON reporter is ours, but the library insists on a file name.
 char opt_out[] = "--benchmark_out=/dev/null";
@@ -221,7 +224,7 @@ extern "C" int gbench_init(int *argc, char **argv, void (*help)(void))
 {
     std::vector<char *> gb = {argv[0], opt_repetitions, opt_min_time,
                               opt_warmup, opt_aggregates, opt_unit,
-                              opt_filter};
+                              opt_interleave, opt_filter};
     std::vector<char *> held;
     int n;
 

@@ -65,9 +65,31 @@ int bench_data_ref_buffers(bench_data *sd)
 const char *const bench_phase_names[BENCH_NPHASES] = {
     "input_transform", "multiply", "output_transform", "other"};
 
-/* What a timed body works on. */
+typedef enum case_kind {
+    KIND_PLAN,          /* a library algorithm */
+    KIND_ONEDNN,
+    KIND_ONEDNN_NCHW,
+    KIND_NAIVE
+} case_kind;
+
+/* What Google Benchmark reported for one case. */
+typedef struct tally {
+    double median, min;      /* seconds; NaN until an aggregate says */
+    double reps[MAX_REPS];
+    int nreps;
+    char error[256];
+    double phase_ms[BENCH_NPHASES];  /* summed ms x iterations */
+    double mean_ms[BENCH_NPHASES];   /* the "mean" aggregate's */
+    int64_t executions;
+} tally;
+
+/* One case of a shape: what its timed body works on, and its results. */
 typedef struct timed {
     bench_data *sd;
+    case_kind kind;
+    const char *algo;
+    char name[512];          /* as registered: "DESC/ALGO" */
+    gbench_fn body;
     conv_plan *plan;
     onednn_conv *dnn;
     double flops;
@@ -75,6 +97,10 @@ typedef struct timed {
     double workspace;
     bench_phases *ph;        /* NULL: no profile wanted */
     unsigned phases;         /* bit j: the plan records phase j */
+    bench_row *r;
+    tally ty;
+    int ready;               /* built and run once: awaits its timing */
+    int due;                 /* 0: r is a row to write; -1: not run */
 } timed;
 
 /* The profile's per-execution phases, in bench_phase_names' order. */
@@ -168,17 +194,6 @@ static void body_naive(gbench_state *st, void *arg)
     set_counters(st, t);
 }
 
-/* What Google Benchmark reported for one case. */
-typedef struct tally {
-    double median, min;      /* seconds; NaN until an aggregate says */
-    double reps[MAX_REPS];
-    int nreps;
-    char error[256];
-    double phase_ms[BENCH_NPHASES];  /* summed ms x iterations */
-    double mean_ms[BENCH_NPHASES];   /* the "mean" aggregate's */
-    int64_t executions;
-} tally;
-
 /* Which phase counter `name` is ("multiply_ms" -> 1), or -1. */
 static int phase_of(const char *name)
 {
@@ -212,10 +227,8 @@ static void collect_phases(tally *t, const gbench_result *r)
         t->executions += r->iterations;
 }
 
-static void collect(const gbench_result *r, void *user)
+static void collect_one(tally *t, const gbench_result *r)
 {
-    tally *t = user;
-
     if (r->error[0] != '\0') {
         snprintf(t->error, sizeof t->error, "%s", r->error);
         return;
@@ -227,6 +240,23 @@ static void collect(const gbench_result *r, void *user)
         t->min = r->real_time;
     else if (r->aggregate[0] == '\0' && t->nreps < MAX_REPS)
         t->reps[t->nreps++] = r->real_time;
+}
+
+/* The cases timed together; a result goes to the case of its name. */
+typedef struct group {
+    timed *t;
+    int n;
+} group;
+
+static void collect(const gbench_result *r, void *user)
+{
+    const group *g = user;
+
+    for (int i = 0; i < g->n; i++)
+        if (g->t[i].ready && strcmp(g->t[i].name, r->name) == 0) {
+            collect_one(&g->t[i].ty, r);
+            return;
+        }
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -256,6 +286,14 @@ static void set_status(bench_row *r, const char *kind, const char *why)
              why[0] ? why : "(no reason given)");
 }
 
+/* A case that cannot run: "n/a" if unsupported, else "error". */
+static conv_status refuse(timed *t, conv_status st)
+{
+    set_status(t->r, st == CONV_EUNSUPPORTED ? "n/a" : "error",
+               conv_reason());
+    return st;
+}
+
 /* The means per execution into ph, and their sum. */
 static void settle_phases(const tally *ty, bench_phases *ph)
 {
@@ -267,42 +305,6 @@ static void settle_phases(const tally *ty, bench_phases *ph)
                     : ty->mean_ms[j];
         ph->total_ms += ph->ms[j];
     }
-}
-
-/*
- * Runs the registered body through Google Benchmark and fills the row's
- * status and numbers. Returns 0 if a row is due, -1 if the case did not
- * run (--benchmark_filter or --benchmark_list_tests).
- */
-static int measure(const char *name, gbench_fn body, timed *t,
-                   bench_row *r)
-{
-    tally ty = {.median = NAN, .min = NAN};
-    int ran;
-
-    if (gbench_register(name, body, t) != 0) {
-        set_status(r, "error", "Google Benchmark refused the case");
-        return 0;
-    }
-    ran = gbench_run(collect, &ty);
-    settle(&ty);
-    if (ran < 0 || ty.error[0] != '\0') {
-        set_status(r, "error", ran < 0 ? "Google Benchmark failed"
-                                       : ty.error);
-        return 0;
-    }
-    if (isnan(ty.median))
-        return -1;
-    if (t->phases)
-        settle_phases(&ty, t->ph);
-    snprintf(r->status, sizeof r->status, "ok");
-    r->time_ms = ty.median * 1e3;
-    r->time_min_ms = ty.min * 1e3;
-    r->gflops = t->flops / ty.median * 1e-9;
-    if (t->peak_flops > 0)
-        r->peak_fraction = t->flops / ty.median / t->peak_flops;
-    r->workspace_bytes = (int64_t)t->workspace;
-    return 0;
 }
 
 /* After set_weights and one execution: the filter transform's time, and
@@ -321,74 +323,168 @@ static void note_phases(timed *t)
             t->phases |= 1u << j;
 }
 
-/* A library plan: created, given weights, run once, then timed. */
-static int time_plan(const char *name, const char *algo, int threads,
-                     timed *t, bench_row *r)
+/* ---- building a case, timing a group of them ---- */
+
+/* A library plan: created, given weights, run once. */
+static conv_status prepare_plan(timed *t, int threads)
 {
     conv_options opt = conv_options_default();
     conv_status st;
-    int due;
 
     opt.threads = threads;
     opt.profile = t->ph != NULL;
-    st = conv_plan_create(&t->plan, t->sd->d, algo, &opt);
+    st = conv_plan_create(&t->plan, t->sd->d, t->algo, &opt);
     if (st == CONV_OK)
         st = conv_plan_set_weights(t->plan, t->sd->w, t->sd->b);
     if (st == CONV_OK)
         st = conv_execute(t->plan, t->sd->x, t->sd->y);
     if (st != CONV_OK) {
-        set_status(r, st == CONV_EUNSUPPORTED ? "n/a" : "error",
-                   conv_reason());
+        refuse(t, st);
         conv_plan_destroy(t->plan);
-        return 0;
+        t->plan = NULL;
+        return st;
     }
-    snprintf(r->impl, sizeof r->impl, "%s", conv_plan_describe(t->plan));
+    snprintf(t->r->impl, sizeof t->r->impl, "%s",
+             conv_plan_describe(t->plan));
     t->workspace = (double)conv_plan_workspace_bytes(t->plan);
     if (t->ph != NULL)
         note_phases(t);
-    due = measure(name, body_plan, t, r);
-    conv_plan_destroy(t->plan);
-    return due;
+    t->body = body_plan;
+    return CONV_OK;
 }
 
 /* oneDNN: weights and input reordered once; only the primitive timed. */
-static int time_onednn(const char *name, onednn_layout layout, int threads,
-                       timed *t, bench_row *r)
+static conv_status prepare_onednn(timed *t, int threads)
 {
+    onednn_layout layout = t->kind == KIND_ONEDNN_NCHW ? ONEDNN_NCHW
+                                                       : ONEDNN_ANY;
     conv_status st;
-    int due;
 
     st = onednn_conv_ready(&t->dnn, t->sd->d, layout, threads, t->sd->w,
                            t->sd->b, t->sd->x);
     if (st != CONV_OK) {
-        set_status(r, st == CONV_EUNSUPPORTED ? "n/a" : "error",
-                   conv_reason());
-        return 0;
+        t->dnn = NULL;
+        return refuse(t, st);
     }
-    snprintf(r->impl, sizeof r->impl, "%s", onednn_conv_impl(t->dnn));
+    snprintf(t->r->impl, sizeof t->r->impl, "%s",
+             onednn_conv_impl(t->dnn));
     t->workspace = (double)onednn_conv_workspace_bytes(t->dnn);
-    due = measure(name, body_onednn, t, r);
-    onednn_conv_destroy(t->dnn);
-    return due;
+    t->body = body_onednn;
+    return CONV_OK;
 }
 
-static int time_naive(const char *name, timed *t, bench_row *r)
+static conv_status prepare_naive(timed *t)
 {
     if (bench_data_ref_buffers(t->sd) != 0) {
-        set_status(r, "error", "cannot allocate the reference's output");
-        return 0;
+        set_status(t->r, "error", "cannot allocate the reference's output");
+        return CONV_ENOMEM;
     }
-    snprintf(r->impl, sizeof r->impl, "ref_conv fp64");
+    snprintf(t->r->impl, sizeof t->r->impl, "ref_conv fp64");
     t->workspace = 0;
-    return measure(name, body_naive, t, r);
+    t->body = body_naive;
+    return CONV_OK;
 }
 
-typedef enum case_kind {
-    KIND_PLAN,          /* a library algorithm */
-    KIND_ONEDNN,
-    KIND_ONEDNN_NCHW,
-    KIND_NAIVE
-} case_kind;
+/* Builds case t; on failure its row carries the status. */
+static conv_status prepare(timed *t, int threads)
+{
+    conv_status st;
+
+    switch (t->kind) {
+    case KIND_ONEDNN:
+    case KIND_ONEDNN_NCHW:
+        st = prepare_onednn(t, threads);
+        break;
+    case KIND_NAIVE:
+        st = prepare_naive(t);
+        break;
+    default:
+        st = prepare_plan(t, threads);
+    }
+    t->ready = st == CONV_OK;
+    return st;
+}
+
+static void release(timed *t)
+{
+    conv_plan_destroy(t->plan);
+    onednn_conv_destroy(t->dnn);
+    t->plan = NULL;
+    t->dnn = NULL;
+    t->ready = 0;
+}
+
+/* The row's status and numbers from what Google Benchmark reported. */
+static void settle_case(timed *t, int ran)
+{
+    tally *ty = &t->ty;
+    bench_row *r = t->r;
+
+    settle(ty);
+    if (ran < 0 || ty->error[0] != '\0') {
+        set_status(r, "error", ran < 0 ? "Google Benchmark failed"
+                                       : ty->error);
+        return;
+    }
+    if (isnan(ty->median)) {
+        t->due = -1;
+        return;
+    }
+    if (t->phases)
+        settle_phases(ty, t->ph);
+    snprintf(r->status, sizeof r->status, "ok");
+    r->time_ms = ty->median * 1e3;
+    r->time_min_ms = ty->min * 1e3;
+    r->gflops = t->flops / ty->median * 1e-9;
+    if (t->peak_flops > 0)
+        r->peak_fraction = t->flops / ty->median / t->peak_flops;
+    r->workspace_bytes = (int64_t)t->workspace;
+}
+
+/*
+ * Times the ready cases of t[0..n) in one Google Benchmark run, so that
+ * with --benchmark_enable_random_interleaving (on by default) their
+ * repetitions alternate, then releases them.
+ */
+static void time_ready(timed *t, int n)
+{
+    group g = {t, n};
+    int ran;
+
+    for (int i = 0; i < n; i++)
+        if (t[i].ready && gbench_register(t[i].name, t[i].body, &t[i])
+                              != 0) {
+            set_status(t[i].r, "error", "Google Benchmark refused the case");
+            release(&t[i]);
+        }
+    ran = gbench_run(collect, &g);
+    for (int i = 0; i < n; i++)
+        if (t[i].ready) {
+            settle_case(&t[i], ran);
+            release(&t[i]);
+        }
+}
+
+/*
+ * Builds every case, then times them together. A case that runs out of
+ * memory while others wait first lets those be timed and freed, then is
+ * built again: a shape whose plans do not all fit at once is timed in
+ * groups rather than not at all.
+ */
+static void build_and_time(timed *t, int n, int threads)
+{
+    int waiting = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (prepare(&t[i], threads) == CONV_ENOMEM && waiting > 0) {
+            time_ready(t, i);
+            waiting = 0;
+            prepare(&t[i], threads);
+        }
+        waiting += t[i].ready;
+    }
+    time_ready(t, n);
+}
 
 static case_kind kind_of(const char *algo)
 {
@@ -415,36 +511,46 @@ void bench_case_name(const bench_shape *s, const char *algo, char *buf,
     snprintf(buf, n, "%s/%s", s->text, algo);
 }
 
+int bench_time_shape(const char *const *algos, int n, const bench_shape *s,
+                     bench_data *sd, double peak_gflops, int threads,
+                     bench_row *rows, bench_phases *ph, int *due)
+{
+    timed *t = calloc((size_t)(n > 0 ? n : 1), sizeof *t);
+
+    if (t == NULL)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        t[i].sd = sd;
+        t[i].kind = kind_of(algos[i]);
+        t[i].algo = algos[i];
+        bench_case_name(s, algos[i], t[i].name, sizeof t[i].name);
+        t[i].flops = conv_desc_flops(&s->desc);
+        t[i].peak_flops = peak_gflops * 1e9;
+        t[i].ph = ph != NULL ? &ph[i] : NULL;
+        t[i].r = &rows[i];
+        t[i].ty.median = t[i].ty.min = NAN;
+        if (ph != NULL)
+            memset(&ph[i], 0, sizeof ph[i]);
+    }
+    build_and_time(t, n, threads);
+    for (int i = 0; i < n; i++)
+        due[i] = t[i].due;
+    free(t);
+    return 0;
+}
+
 int bench_time_case(const char *algo, const bench_shape *s,
                     bench_data *sd, double peak_gflops, int threads,
                     bench_row *r)
 {
-    return bench_time_case_phases(algo, s, sd, peak_gflops, threads, r,
-                                  NULL);
-}
+    int due;
 
-int bench_time_case_phases(const char *algo, const bench_shape *s,
-                           bench_data *sd, double peak_gflops, int threads,
-                           bench_row *r, bench_phases *ph)
-{
-    timed t = {sd, NULL, NULL, conv_desc_flops(&s->desc),
-               peak_gflops * 1e9, 0, ph, 0};
-    char name[512];
-
-    if (ph != NULL)
-        memset(ph, 0, sizeof *ph);
-
-    bench_case_name(s, algo, name, sizeof name);
-    switch (kind_of(algo)) {
-    case KIND_ONEDNN:
-        return time_onednn(name, ONEDNN_ANY, threads, &t, r);
-    case KIND_ONEDNN_NCHW:
-        return time_onednn(name, ONEDNN_NCHW, threads, &t, r);
-    case KIND_NAIVE:
-        return time_naive(name, &t, r);
-    default:
-        return time_plan(name, algo, threads, &t, r);
+    if (bench_time_shape(&algo, 1, s, sd, peak_gflops, threads, r, NULL,
+                         &due) != 0) {
+        set_status(r, "error", "out of memory");
+        return 0;
     }
+    return due;
 }
 
 /* ---- NAME.phases.csv ---- */

@@ -87,15 +87,27 @@ typedef struct bench_phases {
 } bench_phases;
 
 /*
- * bench_time_case, with the plan of a library algorithm profiled: its
- * phase times go into Google Benchmark's counters (input_transform_ms,
- * ..., kernel_transform_ms) and into ph, whose total_ms stays 0 when the
- * algorithm records no phase (oneDNN, naive, direct). ph's identifying
- * columns are left to the caller.
+ * Times every case of shape s together: algos[0..n) each get a plan (or
+ * oneDNN's primitive, or the reference) built and run once, then Google
+ * Benchmark runs all of them in one go. With
+ * --benchmark_enable_random_interleaving (on by default) their
+ * repetitions run in a shuffled order, so a slow spell of the machine
+ * falls on every algorithm alike instead of on the one running then, and
+ * ratios between the rows of a shape hold up on a noisy machine. Plans
+ * that do not all fit in memory are timed in smaller groups.
+ *
+ * rows[i] gets what bench_time_case gives; due[i] is 0 if it is a row to
+ * write, -1 if Google Benchmark's flags left the case unrun. With ph
+ * non-NULL, ph[i] gets case i's phase profile: its phase times also go
+ * into Google Benchmark's counters (input_transform_ms, ...,
+ * kernel_transform_ms), and its total_ms stays 0 when the algorithm
+ * records no phase (oneDNN, naive, direct); its identifying columns are
+ * left to the caller. Returns 0, or -1 if memory ran out before any case
+ * ran.
  */
-int bench_time_case_phases(const char *algo, const bench_shape *s,
-                           bench_data *sd, double peak_gflops, int threads,
-                           bench_row *r, bench_phases *ph);
+int bench_time_shape(const char *const *algos, int n, const bench_shape *s,
+                     bench_data *sd, double peak_gflops, int threads,
+                     bench_row *rows, bench_phases *ph, int *due);
 
 /* Appends ph as one CSV line and syncs it to disk. Returns 0 or -1. */
 int bench_phases_append(FILE *f, const bench_phases *ph);

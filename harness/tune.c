@@ -235,8 +235,10 @@ static void measure_error(tune_case *c, bench_data *sd, int threads)
     conv_plan_destroy(plan);
 }
 
-static void run_case(tune_case *c, const bench_shape *s, bench_data *sd,
-                     int threads)
+/* Whether case c applies; if so its error is measured, else its row
+ * says why not. */
+static int check_case(tune_case *c, const bench_shape *s, bench_data *sd,
+                      int threads)
 {
     char why[256] = "";
 
@@ -245,12 +247,37 @@ static void run_case(tune_case *c, const bench_shape *s, bench_data *sd,
     c->accurate = 0;
     if (!conv_algo_applies(c->algo, &s->desc, why, sizeof why)) {
         snprintf(c->row.status, sizeof c->row.status, "n/a:%s", why);
-        return;
+        return 0;
     }
     measure_error(c, sd, threads);
-    if (bench_time_case(c->algo, s, sd, 0, threads, &c->row) != 0)
-        snprintf(c->row.status, sizeof c->row.status,
-                 "n/a:not run (--benchmark_filter)");
+    return 1;
+}
+
+/* Times the cases that apply together (interleaved), so that their
+ * ranking is not the machine's mood while each ran. */
+static int run_cases(tune_case *c, int n, const bench_shape *s,
+                     bench_data *sd, int threads)
+{
+    const char *algos[MAX_ALGOS];
+    bench_row rows[MAX_ALGOS];
+    int which[MAX_ALGOS], due[MAX_ALGOS], m = 0;
+
+    for (int i = 0; i < n; i++)
+        if (check_case(&c[i], s, sd, threads)) {
+            which[m] = i;
+            rows[m] = c[i].row;
+            algos[m++] = c[i].algo;
+        }
+    if (bench_time_shape(algos, m, s, sd, 0, threads, rows, NULL, due)
+        != 0)
+        return -1;
+    for (int j = 0; j < m; j++) {
+        c[which[j]].row = rows[j];
+        if (due[j] != 0)
+            snprintf(c[which[j]].row.status, sizeof rows[j].status,
+                     "n/a:not run (--benchmark_filter)");
+    }
+    return 0;
 }
 
 /* ---- ranking ---- */
@@ -393,11 +420,15 @@ static int tune_shape(const tune_opts *o, const bench_shape *s,
         bench_data_free(&sd);
         return 1;
     }
-    for (int i = 0; i < o->nalgos; i++) {
+    for (int i = 0; i < o->nalgos; i++)
         c[i].algo = o->algos[i];
-        run_case(&c[i], s, &sd, o->threads);
-        errors += strncmp(c[i].row.status, "error:", 6) == 0;
+    if (run_cases(c, o->nalgos, s, &sd, o->threads) != 0) {
+        bench_error("%s: out of memory", s->text);
+        bench_data_free(&sd);
+        return 1;
     }
+    for (int i = 0; i < o->nalgos; i++)
+        errors += strncmp(c[i].row.status, "error:", 6) == 0;
     bench_data_free(&sd);
     print_ranking(s, c, o->nalgos);
     model_pick(s, o->threads, model, sizeof model);

@@ -10,6 +10,7 @@
 
 #include "bench.h"
 #include "csv.h"
+#include "gbench.h"
 #include "shapes.h"
 #include "timing.h"
 
@@ -225,6 +226,18 @@ static void expect_json_matches(const bench_rows *t, const char *out)
     free(text);
 }
 
+/* The shape's cases are timed together: each row must carry its own
+ * case's implementation, not a neighbour's. */
+static void expect_impl_of(const bench_row *r)
+{
+    int ours = strcmp(r->algo, "onednn") != 0;
+    int named = strncmp(r->impl, r->algo, strlen(r->algo)) == 0;
+
+    if (ours != named)
+        fprintf(stderr, "%s %s: impl '%s'\n", r->desc, r->algo, r->impl);
+    assert_int_equal(ours, named);
+}
+
 /* Numbers consistent within each ok row; n/a only where it must be. */
 static void expect_sane_rows(const bench_rows *t)
 {
@@ -245,6 +258,7 @@ static void expect_sane_rows(const bench_rows *t)
         assert_true(r->workspace_bytes >= 0);
         assert_int_equal(r->threads, 1);
         assert_true(r->impl[0] != '\0');
+        expect_impl_of(r);
         assert_string_equal(r->suite, "tiny");
         assert_int_equal(r->count, strstr(r->layer, "conv3x3") ? 2 : 1);
     }
@@ -497,6 +511,86 @@ static int exists(const char *out, const char *ext)
     return access(path, F_OK) == 0;
 }
 
+/* ---- interleaving ---- */
+
+/* Which body ran, in call order. */
+typedef struct call_log {
+    char seq[4096];
+    int n;
+} call_log;
+
+typedef struct logged {
+    call_log *log;
+    char id;
+} logged;
+
+static void logging_body(gbench_state *st, void *arg)
+{
+    const logged *b = arg;
+    volatile double x = 0;
+
+    if (b->log->n + 1 < (int)sizeof b->log->seq)
+        b->log->seq[b->log->n++] = b->id;
+    while (gbench_keep_running(st))
+        for (int i = 0; i < 100; i++)
+            x += i;
+}
+
+static void ignore_result(const gbench_result *r, void *user)
+{
+    (void)r;
+    (void)user;
+}
+
+/* How often the caller changes from one body to the other. */
+static int switches(const call_log *log)
+{
+    int k = 0;
+
+    for (int i = 1; i < log->n; i++)
+        k += log->seq[i] != log->seq[i - 1];
+    return k;
+}
+
+/*
+ * By default the cases registered together (one shape's algorithms)
+ * alternate their repetitions: run one after the other, two bodies would
+ * change over once. Shuffled, 16 repetitions each change over once with
+ * probability 2 / C(32, 16), about 3e-9.
+ */
+static void test_shape_cases_interleave(void **state)
+{
+    char *argv[] = {"bench", "--benchmark_repetitions=16",
+                    "--benchmark_min_time=0.0005",
+                    "--benchmark_min_warmup_time=0", NULL};
+    char *sequential[] = {"bench",
+                          "--benchmark_enable_random_interleaving=false",
+                          "--benchmark_min_time=0.0005",
+                          "--benchmark_min_warmup_time=0", NULL};
+    int argc = 4;
+    call_log log = {.n = 0};
+    logged a = {&log, 'a'}, b = {&log, 'b'};
+
+    gbench_init(&argc, argv, NULL);
+    assert_int_equal(gbench_register("interleave/a", logging_body, &a), 0);
+    assert_int_equal(gbench_register("interleave/b", logging_body, &b), 0);
+    assert_int_equal(gbench_run(ignore_result, NULL), 2);
+    assert_true(log.n >= 32);
+    if (switches(&log) <= 1)
+        fprintf(stderr, "calls in order: %.*s\n", log.n, log.seq);
+    assert_true(switches(&log) > 1);
+
+    /* Asked not to, they run one after the other. */
+    argc = 4;
+    gbench_init(&argc, sequential, NULL);
+    log.n = 0;
+    gbench_register("interleave/a", logging_body, &a);
+    gbench_register("interleave/b", logging_body, &b);
+    assert_int_equal(gbench_run(ignore_result, NULL), 2);
+    assert_int_equal(switches(&log), 1);
+    gbench_finish();
+}
+
 static void test_bad_input_writes_nothing(void **state)
 {
     static const char *const bad[][3] = {
@@ -551,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_shards_cover_the_suite),
         cmocka_unit_test(test_filter_selects_cases),
         cmocka_unit_test(test_bad_input_writes_nothing),
+        cmocka_unit_test(test_shape_cases_interleave),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
