@@ -94,6 +94,19 @@ void direct_1x1_pack(direct_plan *pl, const float *w, const float *b)
                                                       : 0.0f;
 }
 
+/* Rows [c0, c1) of n floats each, x_c apart, towards L2. */
+static void prefetch_rows(const float *x, ptrdiff_t x_c, int64_t n,
+                          int64_t c0, int64_t c1)
+{
+    for (int64_t c = c0; c < c1; c++) {
+        const char *row = (const char *)(x + c * x_c);
+
+        for (int64_t b = 0; b < n * 4; b += 64)
+            __builtin_prefetch(row + b, 0, 2);
+        __builtin_prefetch(row + n * 4 - 1, 0, 2);
+    }
+}
+
 /* Work item: every output channel of one group over pixels
  * [j0, j0 + n) of one image. */
 static void run_panel(const direct_plan *pl, const float *x, float *y,
@@ -103,13 +116,14 @@ static void run_panel(const direct_plan *pl, const float *x, float *y,
     const conv_desc *d = pl->d;
     int64_t cpg = d->c / d->groups, kpg = d->k / d->groups;
     int64_t kr = (kpg + DIRECT_ROW_OC - 1) / DIRECT_ROW_OC * DIRECT_ROW_OC;
-    int64_t plane = d->p * d->q;
+    int64_t plane = d->p * d->q, next_n = min64(n, plane - j0 - n);
+    const float *next;
     direct_rows r;
 
     r.x = x + (img * d->c + g * cpg) * plane + j0;
-    r.x_c = plane;
     for (int64_t c = 0; c < cpg; c++)
         memcpy(buf + c * n, r.x + c * plane, (size_t)n * sizeof(float));
+    next = r.x + n;
     r.x = buf;
     r.x_c = n;
     r.off = NULL;
@@ -117,6 +131,12 @@ static void run_panel(const direct_plan *pl, const float *x, float *y,
     r.channels = cpg;
     r.n = n;
     for (int64_t k0 = 0; k0 < kpg; k0 += DIRECT_ROW_OC) {
+        /* A slice of the next panel's rows each call: the copy of its
+         * cpg rows, too many streams for the hardware prefetchers, ran
+         * at L3 latency (20% of res2b_branch2a's time, 7% after). */
+        if (next_n > 0)
+            prefetch_rows(next, plane, next_n, k0 * cpg / kr,
+                          (k0 + DIRECT_ROW_OC) * cpg / kr);
         r.w = pl->wb + (g * kr + k0) * cpg;
         r.bias = pl->bb + g * kr + k0;
         r.y = y + (img * d->k + g * kpg + k0) * plane + j0;
