@@ -13,6 +13,8 @@
  *   - band by band inside work items (image, group, band), each packing
  *     the input rows its band reads and running every oc group over them,
  *     so that x, its packed copy and y do not cross L3 twice more.
+ * While a pass runs, its tiles prefetch the weights of the next pass
+ * towards L2, a line per tap step.
  * An item sweeps its band once per pass of input-channel blocks and moves
  * the result into y (NCHW) while it is in cache; in 1x1 layers every 24
  * finished pixels go at once, so that those cache-missing stores overlap
@@ -350,6 +352,7 @@ static conv_status direct_create(const conv_ctx *ctx, void **state)
     layout_init(&pl->lay, d, ctx->threads);
     layout_floats(&pl->lay, d, &pl->ws);
     wfloats = packed_weight_floats(&pl->lay, d);
+    pl->wfloats = wfloats;
     pl->wb = conv_alloc(wfloats * sizeof(float));
     pl->bb = conv_alloc((size_t)(pl->lay.groups * pl->lay.ocb)
                         * DIRECT_LANES * sizeof(float));
@@ -404,6 +407,7 @@ typedef struct item {
     ptrdiff_t x_cb;      /* floats from one channel block to the next */
     float *yg;           /* y of its image and group (NCHW) */
     int64_t ob0;         /* its first oc block */
+    const char *pf, *pf_end;  /* weights to prefetch during the pass */
 } item;
 
 /* The kernel taps [0, nr) x [0, ns) of a rectangle, and the pointer
@@ -448,10 +452,31 @@ static int rows_join(const direct_plan *pl, int64_t c0, int64_t c1)
            && l->rows.stride * l->cols.in == pl->d->q * l->cols.stride;
 }
 
+/* Which lines of the next pass's weights the kernel call t prefetches:
+ * one per tap step while they last (the rest at once when the call has
+ * more lines left than steps). */
+static void prefetch_slice(item *it, direct_tile *t)
+{
+    int64_t steps = (int64_t)t->tiles * (t->n_cb + (t->tail > 0)) * t->nr
+                    * t->ns;
+    int64_t left = (it->pf_end - it->pf) / 64;
+
+    t->pf = it->pf;
+    t->pf_step = 64;
+    if (left >= steps) {
+        it->pf += steps * 64;
+        return;
+    }
+    for (; it->pf < it->pf_end; it->pf += 64)
+        __builtin_prefetch(it->pf, 0, 2);
+    t->pf = it->pf_end - 64;
+    t->pf_step = 0;
+}
+
 /* The kernel calls for `len` pixels of a run from output (oh, ow), along
  * the row or down the column: the full tiles in one call, then the
  * rest. */
-static void run_tiles(const direct_plan *pl, const item *it, direct_tile *t,
+static void run_tiles(const direct_plan *pl, item *it, direct_tile *t,
                       int64_t oh, int64_t ow, int64_t len, int down, int r0,
                       int s0)
 {
@@ -463,6 +488,7 @@ static void run_tiles(const direct_plan *pl, const item *it, direct_tile *t,
         t->tiles = len - j >= most ? (int)((len - j) / most) : 1;
         t->px = (int)min64(most, len - j);
         tile_at(pl, it, t, oh + (down ? j : 0), ow + (down ? 0 : j), r0, s0);
+        prefetch_slice(it, t);
         kernel(t);
     }
 }
@@ -480,7 +506,7 @@ static void run_steps(const direct_plan *pl, direct_tile *t, int down)
  * runs of pixels: along its rows, down its columns when that leaves
  * fewer tiles, or as a single run when its rows join.
  */
-static void sweep_rect(const direct_plan *pl, const item *it,
+static void sweep_rect(const direct_plan *pl, item *it,
                        direct_tile *t, int64_t a, int64_t b, int64_t c0,
                        int64_t c1, int r0, int s0)
 {
@@ -497,7 +523,7 @@ static void sweep_rect(const direct_plan *pl, const item *it,
 }
 
 /* One pass over the item's band: every rectangle of equal taps. */
-static void sweep_band(const direct_plan *pl, const item *it,
+static void sweep_band(const direct_plan *pl, item *it,
                        direct_tile *t)
 {
     const direct_dim *rp = &pl->lay.rows, *cp = &pl->lay.cols;
@@ -545,7 +571,7 @@ static void unpack_range(const direct_plan *pl, const item *it, int nb,
  * the stores to y, which miss the caches, then overlap the next pixels'
  * FMAs instead of stalling a transpose of the whole band.
  */
-static void sweep_streaming(const direct_plan *pl, const item *it,
+static void sweep_streaming(const direct_plan *pl, item *it,
                             direct_tile *t)
 {
     int64_t pixels = (it->p1 - it->p0) * pl->d->q;
@@ -567,6 +593,23 @@ static int band_is_one_run(const direct_plan *pl)
 {
     return pl->lay.rows.nruns == 1 && pl->lay.cols.nruns == 1
            && rows_join(pl, 0, pl->d->q);
+}
+
+/*
+ * The weights a pass of n floats from it->w reads next, whichever comes
+ * next (the next channel blocks, the next oc group, the next group):
+ * packed oc groups follow each other, so they are the n floats after.
+ * Read first by the pass's first tile, they would come from L3 at its
+ * speed (res5's layers stream 2-9 MB of weights per image).
+ */
+static void next_weights(const direct_plan *pl, item *it, int64_t n)
+{
+    size_t at = (size_t)(it->w - pl->wb) + (size_t)n;
+    size_t a = at < pl->wfloats ? at : pl->wfloats;
+    size_t b = at + (size_t)n < pl->wfloats ? at + (size_t)n : pl->wfloats;
+
+    it->pf = (const char *)(pl->wb + a);
+    it->pf_end = (const char *)(pl->wb + b);
 }
 
 /* Channel passes over the band, blocks [c0, c0 + chunk) each, then the
@@ -593,6 +636,7 @@ static void compute_item(const direct_plan *pl, item *it, int nb,
         t.n_cb = (int)(c1 - c0) - (t.tail > 0);
         it->w = w + c0 * w_cb;
         it->xg = xg + c0 * it->x_cb;
+        next_weights(pl, it, (c1 - c0) * w_cb);
         if (c1 == blocks && band_is_one_run(pl)) {
             sweep_streaming(pl, it, &t);
             return;

@@ -52,6 +52,12 @@ typedef struct direct_tile {
     int tiles;           /* tiles in a run: tile k starts k * px pixels on */
     int n_cb, tail;      /* full channel blocks; channels in a last one */
     int nr, ns;          /* kernel rows and columns applied */
+    /* A cache line the kernel may move towards L2 at every tap step
+     * (each channel block's tap), pf_step bytes after the last: the
+     * next pass's weights, which would otherwise stall its first tile
+     * (the portable kernels ignore it). */
+    const char *pf;
+    ptrdiff_t pf_step;
 } direct_tile;
 
 /*
@@ -147,6 +153,7 @@ typedef struct direct_plan {
     direct_layout lay;
     const conv_desc *d;
     float *wb;           /* packed weights */
+    size_t wfloats;      /* their count */
     float *bb;           /* bias, [groups][ocb * 8], zeros past the end */
     direct_ws ws;        /* the workspace: shared part, then per thread */
     int nchw_1x1;        /* runs direct_1x1.c's path, without layouts */

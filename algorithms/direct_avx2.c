@@ -69,15 +69,19 @@ INLINE void channel_step(__m256 *acc, const float *const *x,
  * nic channels a step: 8, or the tail.
  */
 INLINE void taps(__m256 *acc, const direct_tile *t, const float **xp,
-                 const float **wp, int64_t steps, const int nic,
-                 const int nb, const int px)
+                 const float **wp, const char **pfp, int64_t steps,
+                 const int nic, const int nb, const int px)
 {
     const float *w = *wp;
+    const char *pf = *pfp;
     const ptrdiff_t w_s = (ptrdiff_t)64 * nb;
     int r = 0, s = 0;
 
     for (int64_t k = 0; k < steps; k++) {
         ptrdiff_t jump = t->x_s;
+
+        _mm_prefetch(pf, _MM_HINT_T1);
+        pf += t->pf_step;
 
         #pragma GCC unroll 8
         for (int i = 0; i < nic; i++) {
@@ -104,6 +108,7 @@ INLINE void taps(__m256 *acc, const direct_tile *t, const float **xp,
             xp[j] += jump;
     }
     *wp = w;
+    *pfp = pf;
 }
 
 /* The partial channel block of a full tile with the channel count a
@@ -111,22 +116,22 @@ INLINE void taps(__m256 *acc, const direct_tile *t, const float **xp,
  * bumps per channel, which layers with 3 input channels (conv1) feel.
  * Edge tiles are rare enough for the variable loop. */
 INLINE void tail_taps(__m256 *acc, const direct_tile *t, const float **xp,
-                      const float **wp, int64_t steps, const int nb,
-                      const int px)
+                      const float **wp, const char **pf, int64_t steps,
+                      const int nb, const int px)
 {
     switch (t->tail) {
-    case 1: taps(acc, t, xp, wp, steps, 1, nb, px); break;
-    case 2: taps(acc, t, xp, wp, steps, 2, nb, px); break;
-    case 3: taps(acc, t, xp, wp, steps, 3, nb, px); break;
-    case 4: taps(acc, t, xp, wp, steps, 4, nb, px); break;
-    case 5: taps(acc, t, xp, wp, steps, 5, nb, px); break;
-    case 6: taps(acc, t, xp, wp, steps, 6, nb, px); break;
-    default: taps(acc, t, xp, wp, steps, 7, nb, px); break;
+    case 1: taps(acc, t, xp, wp, pf, steps, 1, nb, px); break;
+    case 2: taps(acc, t, xp, wp, pf, steps, 2, nb, px); break;
+    case 3: taps(acc, t, xp, wp, pf, steps, 3, nb, px); break;
+    case 4: taps(acc, t, xp, wp, pf, steps, 4, nb, px); break;
+    case 5: taps(acc, t, xp, wp, pf, steps, 5, nb, px); break;
+    case 6: taps(acc, t, xp, wp, pf, steps, 6, nb, px); break;
+    default: taps(acc, t, xp, wp, pf, steps, 7, nb, px); break;
     }
 }
 
 INLINE void tile_body(const direct_tile *t, const float *x, float *y,
-                      const int nb, const int px)
+                      const char **pf, const int nb, const int px)
 {
     const int64_t per_block = (int64_t)t->nr * t->ns;
     const float *w = t->w, *xp[DIRECT_MAX_PX];
@@ -146,11 +151,11 @@ INLINE void tile_body(const direct_tile *t, const float *x, float *y,
                 ? _mm256_loadu_ps(t->bias + ob * DIRECT_LANES)
                 : _mm256_loadu_ps(y + ob * t->y_ob + j * t->y_px);
 
-    taps(acc, t, xp, &w, t->n_cb * per_block, DIRECT_LANES, nb, px);
+    taps(acc, t, xp, &w, pf, t->n_cb * per_block, DIRECT_LANES, nb, px);
     if (t->tail > 0 && nb * px == DIRECT_ACCS)
-        tail_taps(acc, t, xp, &w, per_block, nb, px);
+        tail_taps(acc, t, xp, &w, pf, per_block, nb, px);
     else if (t->tail > 0)
-        taps(acc, t, xp, &w, per_block, t->tail, nb, px);
+        taps(acc, t, xp, &w, pf, per_block, t->tail, nb, px);
 
     #pragma GCC unroll 12
     for (int ob = 0; ob < nb; ob++)
@@ -163,9 +168,11 @@ INLINE void tile_body(const direct_tile *t, const float *x, float *y,
 /* The t->tiles tiles of a run, one after the other. */
 INLINE void run_body(const direct_tile *t, const int nb, const int px)
 {
+    const char *pf = t->pf;
+
     for (int k = 0; k < t->tiles; k++)
-        tile_body(t, t->x + k * px * t->x_px, t->y + k * px * t->y_px, nb,
-                  px);
+        tile_body(t, t->x + k * px * t->x_px, t->y + k * px * t->y_px, &pf,
+                  nb, px);
 }
 
 /* One function per tile shape, [nb - 1][px - 1]. */
