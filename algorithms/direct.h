@@ -177,6 +177,11 @@ float *direct_ocg_weights(const direct_plan *pl, int64_t g, int64_t ocg);
 void direct_pack_rows(const direct_plan *pl, const float *x, int64_t g,
                       int64_t cb, int64_t first, int64_t count, float *dst);
 
+/* Prefetches towards L2 what direct_pack_rows() with the same
+ * arguments reads. */
+void direct_prefetch_rows(const direct_plan *pl, const float *x, int64_t g,
+                          int64_t cb, int64_t first, int64_t count);
+
 /* The NCHW 1x1 path (direct_1x1.c): whether it runs d, and its
  * weight packing (into pl->wb, pl->bb) and execution. */
 int direct_1x1_applies(const conv_desc *d);

@@ -318,21 +318,33 @@ static inline __m256 load_step(const float *src, ptrdiff_t step)
         _mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xd8));
 }
 
+/* Pixels [i, i + 8) of pack8_avx2(). */
+static inline void pack8_block(const float *const src[DIRECT_LANES],
+                               ptrdiff_t step, float *dst, ptrdiff_t i)
+{
+    __m256 r[8];
+
+    for (int l = 0; l < 8; l++)
+        r[l] = src[l] != NULL ? load_step(src[l] + i * step, step)
+                              : _mm256_setzero_ps();
+    transpose8(r);
+    for (int k = 0; k < 8; k++)
+        _mm256_storeu_ps(dst + (i + k) * DIRECT_LANES, r[k]);
+}
+
 static void pack8_avx2(const float *const src[DIRECT_LANES], ptrdiff_t step,
                        float *dst, ptrdiff_t n)
 {
     /* With step 2 the last vector must not read past src[(n - 1) * 2]. */
     ptrdiff_t i = 0, vec = step == 1 ? n : step == 2 ? n - 1 : 0;
 
-    for (; i + 8 <= vec; i += 8) {
-        __m256 r[8];
-
-        for (int l = 0; l < 8; l++)
-            r[l] = src[l] != NULL ? load_step(src[l] + i * step, step)
-                                  : _mm256_setzero_ps();
-        transpose8(r);
-        for (int k = 0; k < 8; k++)
-            _mm256_storeu_ps(dst + (i + k) * DIRECT_LANES, r[k]);
+    for (; i + 8 <= vec; i += 8)
+        pack8_block(src, step, dst, i);
+    /* A last vector overlapping the one before (same values twice)
+     * instead of up to 7 pixels a lane in scalar code. */
+    if (i < vec && vec >= 8) {
+        pack8_block(src, step, dst, vec - 8);
+        i = vec;
     }
     if (i < n) {
         const float *rest[DIRECT_LANES];
@@ -343,20 +355,31 @@ static void pack8_avx2(const float *const src[DIRECT_LANES], ptrdiff_t step,
     }
 }
 
+/* Pixels [i, i + 8) of unpack8_avx2(). */
+static inline void unpack8_block(const float *src,
+                                 float *const dst[DIRECT_LANES], ptrdiff_t i)
+{
+    __m256 r[8];
+
+    for (int k = 0; k < 8; k++)
+        r[k] = _mm256_loadu_ps(src + (i + k) * DIRECT_LANES);
+    transpose8(r);
+    for (int l = 0; l < 8; l++)
+        if (dst[l] != NULL)
+            _mm256_storeu_ps(dst[l] + i, r[l]);
+}
+
 static void unpack8_avx2(const float *src, float *const dst[DIRECT_LANES],
                          ptrdiff_t n)
 {
     ptrdiff_t i = 0;
 
-    for (; i + 8 <= n; i += 8) {
-        __m256 r[8];
-
-        for (int k = 0; k < 8; k++)
-            r[k] = _mm256_loadu_ps(src + (i + k) * DIRECT_LANES);
-        transpose8(r);
-        for (int l = 0; l < 8; l++)
-            if (dst[l] != NULL)
-                _mm256_storeu_ps(dst[l] + i, r[l]);
+    for (; i + 8 <= n; i += 8)
+        unpack8_block(src, dst, i);
+    /* As in pack8_avx2(): an overlapping last vector. */
+    if (i < n && n >= 8) {
+        unpack8_block(src, dst, n - 8);
+        i = n;
     }
     if (i < n) {
         float *rest[DIRECT_LANES];
