@@ -480,10 +480,10 @@ INLINE void interleave(const __m256 *y, __m256 *out, const int m)
     }
 }
 
-/* Output row i of a lane group's tiles, o[i*m + j] per lane, to the
- * `cols` outputs from p: lane l's m values go to p + l*m. F(6x6) goes
- * through a transpose, a row of 6 per lane. */
-INLINE void fused_store_row(const __m256 *o, int i, float *p, int64_t cols,
+/* A row of a lane group's tiles, o[j] per lane, to the `cols` outputs
+ * from p: lane l's m values go to p + l*m. F(6x6) goes through a
+ * transpose, a row of 6 per lane. */
+INLINE void fused_store_row(const __m256 *o, float *p, int64_t cols,
                             const int m)
 {
     __m256 r[WINO_LANES];
@@ -493,7 +493,7 @@ INLINE void fused_store_row(const __m256 *o, int i, float *p, int64_t cols,
 
     if (m == 6) {
         for (int j = 0; j < WINO_LANES; j++)
-            r[j] = j < m ? o[i * m + j] : _mm256_setzero_ps();
+            r[j] = j < m ? o[j] : _mm256_setzero_ps();
         transpose8(r);
         for (int l = 0; l < WINO_LANES; l++)
             if (full)
@@ -501,7 +501,7 @@ INLINE void fused_store_row(const __m256 *o, int i, float *p, int64_t cols,
             else
                 _mm256_storeu_ps(dst + l * m, r[l]);
     } else {
-        interleave(o + i * m, r, m);
+        interleave(o, r, m);
         for (int j = 0; j < m; j++)
             _mm256_storeu_ps(dst + j * WINO_LANES, r[j]);
     }
@@ -512,9 +512,13 @@ INLINE void fused_store_row(const __m256 *o, int i, float *p, int64_t cols,
 /*
  * y[i*ys] = (A^T x)[i] for i < m from x[j*xs], j < alpha, through the
  * pair sums and differences (c[i][k]: wino_geom.at_pair, broadcast).
+ * Rows 1..m-1 get b added (their sums start at it); row 0 is x[0]
+ * plus pair sums, so x[0] must carry b there itself. Only row 0 reads
+ * x[0] (the point 0 column of A^T is (1, 0, ..., 0)).
  */
 INLINE void at_pairs(const __m256 *x, int xs, __m256 *y, int ys,
-                     const __m256 c[][3], const int a, const int m)
+                     const __m256 c[][3], __m256 b, const int a,
+                     const int m)
 {
     const int np = (a - 2) / 2;
     __m256 sum[3], dif[3];
@@ -525,9 +529,12 @@ INLINE void at_pairs(const __m256 *x, int xs, __m256 *y, int ys,
     }
     for (int i = 0; i < m; i++) {
         const __m256 *pr = i % 2 ? dif : sum;
-        __m256 acc = i == 0 ? _mm256_add_ps(x[0], pr[0])
-                            : _mm256_mul_ps(c[i][0], pr[0]);
+        __m256 acc;
 
+        if (i == 0)
+            acc = _mm256_add_ps(x[0], pr[0]);
+        else
+            acc = _mm256_fmadd_ps(c[i][0], pr[0], b);
         for (int k = 1; k < np; k++)
             acc = i == 0 ? _mm256_add_ps(acc, pr[k])
                          : _mm256_fmadd_ps(c[i][k], pr[k], acc);
@@ -538,82 +545,142 @@ INLINE void at_pairs(const __m256 *x, int xs, __m256 *y, int ys,
 }
 
 /*
- * M = sum over the nc channels of U .* V for ng lane groups (vg: V of
- * the first, vs floats apart) and one output channel (up: its U at point
- * 0, channel 0; each weight is broadcast once for all groups), a column
- * of points at a time straight into the column pass; then Y = T A + the
- * bias, group g's at o + g*m*m.
+ * The fused output works on two jobs at once, each one lane group and
+ * one output channel: two lane groups of a channel (they share U's
+ * broadcasts) or, for a span's odd lane group, one lane group for two
+ * channels (they share V's loads); a lone job where neither pairs.
  */
-INLINE void fused_tile(const float *up, size_t pp, const float *vg,
-                       size_t vs, __m256 bv, const __m256 c[][3],
-                       __m256 *o, const int a, const int m, const int nc,
-                       const int ng)
+enum { FUSED_GROUPS, FUSED_CHANNELS, FUSED_ONE };
+
+/* One job: where its operands are and where its tile row goes. */
+typedef struct fused_job {
+    const float *v;             /* V of the lane group: [c][xi][8] */
+    const float *u;             /* U of the channel at point 0, channel 0 */
+    float *y;                   /* the tiles' first output */
+    float *pf;                  /* the place to prefetch for writing */
+    int64_t cols;               /* live outputs of each row from y */
+    __m256 b;                   /* the channel's bias */
+} fused_job;
+
+/*
+ * Column j of T = A^T M for the jobs: the column's M summed over the nc
+ * channels in registers (pp floats of U from one point to the next),
+ * then its A^T pass into t[s*a*a + i*a + j] for job s. Column 0 gets
+ * the bias in every row (M[0][0] starts at it, at_pairs adds it to the
+ * other rows); the others get 0.
+ */
+INLINE void fused_column(const fused_job *jb, size_t pp,
+                         const __m256 c[][3], __m256 *t, int j,
+                         const int a, const int m, const int nc,
+                         const int mode)
 {
-    __m256 t[2][WINO_ALPHA_MAX * WINO_ALPHA_MAX];
+    const int nj = mode == FUSED_ONE ? 1 : 2;
+    __m256 col[2][WINO_ALPHA_MAX], b[2];
 
-    for (int j = 0; j < a; j++) {
-        __m256 col[2][WINO_ALPHA_MAX];
+    for (int s = 0; s < nj; s++)
+        b[s] = j ? _mm256_setzero_ps() : jb[s].b;
+#pragma GCC unroll 8
+    for (int i = 0; i < a; i++) {
+        int xi = i * a + j;
 
-        for (int i = 0; i < a; i++) {
-            int xi = i * a + j;
+#pragma GCC unroll 8
+        for (int ch = 0; ch < nc; ch++) {
+            size_t ou = xi * pp + ch * WINO_MR;
+            size_t ov = (size_t)(ch * a * a + xi) * WINO_LANES;
+            __m256 w[2], p[2];
 
-            for (int g = 0; g < ng; g++)
-                col[g][i] = _mm256_setzero_ps();
-            for (int ch = 0; ch < nc; ch++) {
-                __m256 w = _mm256_broadcast_ss(up + xi * pp
-                                               + ch * WINO_MR);
-                const float *vp = vg + (ch * a * a + xi) * WINO_LANES;
-
-                for (int g = 0; g < ng; g++)
-                    col[g][i] = _mm256_fmadd_ps(
-                        w, _mm256_loadu_ps(vp + g * vs), col[g][i]);
-            }
+            w[0] = _mm256_broadcast_ss(jb[0].u + ou);
+            p[0] = _mm256_loadu_ps(jb[0].v + ov);
+            w[1] = mode == FUSED_CHANNELS
+                   ? _mm256_broadcast_ss(jb[1].u + ou) : w[0];
+            p[1] = mode == FUSED_GROUPS
+                   ? _mm256_loadu_ps(jb[1].v + ov) : p[0];
+            for (int s = 0; s < nj; s++)
+                if (ch > 0)
+                    col[s][i] = _mm256_fmadd_ps(w[s], p[s], col[s][i]);
+                else if (i == 0)
+                    col[s][i] = _mm256_fmadd_ps(w[s], p[s], b[s]);
+                else
+                    col[s][i] = _mm256_mul_ps(w[s], p[s]);
         }
-        for (int g = 0; g < ng; g++)
-            at_pairs(col[g], 1, t[g] + j, a, c, a, m);
     }
-    for (int g = 0; g < ng; g++)
-        for (int i = 0; i < m; i++)
-            at_pairs(t[g] + i * a, 1, o + g * m * m + i * m, 1, c, a, m);
-    for (int i = 0; i < ng * m * m; i++)
-        o[i] = _mm256_add_ps(o[i], bv);
+    for (int s = 0; s < nj; s++)
+        at_pairs(col[s], 1, t + s * a * a + j, a, c, b[s], a, m);
 }
 
 /*
- * Rows [0, rows) of ng lane groups' tiles from column ox of output
- * plane yk (cropped at the span's end and the live outputs' edge), and
- * a prefetch for writing the same place of the next plane.
- * TODO: on VGG conv1_1 the fused path is bound by these stores (12.8 MB
- * of y, each store a write-allocate miss; without the computation the
- * layer takes half its time): about 0.9-1.0x oneDNN on 1 thread and
- * 0.7x on 2. Streaming stores, prefetching two planes ahead, shorter
- * spans and two tile rows per span (longer runs of y) all measured no
- * better.
+ * Y = T A + b for the jobs, a row at a time, each row stored as it is
+ * made (rows [0, rows) of the tiles, ldy floats apart) and the same row
+ * of the place each job prefetches for asked for. The bias costs no
+ * operation: T's column 0 carries it into Y's column 0, the others
+ * start their sums at it.
  */
-INLINE void fused_store(const wino_geom *q, const wino_span *s,
-                        const __m256 *o, int64_t gx, float *yk,
-                        int64_t rows, int next, const int m, const int ng)
+INLINE void fused_rows(const fused_job *jb, const __m256 *t,
+                       const __m256 c[][3], int64_t rows, int64_t ldy,
+                       const int a, const int m, const int mode)
 {
-    const conv_desc *d = q->d;
+    const int nj = mode == FUSED_ONE ? 1 : 2;
 
-    for (int g = 0; g < ng; g++) {
-        int64_t ox = q->ox0 + (s->tx0 + (gx + g) * WINO_LANES) * m;
-        int64_t lanes = s->ntx - (gx + g) * WINO_LANES;
-        int64_t cols = q->ox1 - ox;
+    for (int i = 0; i < m && i < rows; i++)
+        for (int s = 0; s < nj; s++) {
+            __m256 o[WINO_ALPHA_MAX];
 
-        lanes = lanes < WINO_LANES ? lanes : WINO_LANES;
-        cols = cols < lanes * m ? cols : lanes * m;
-
-        /* The stores miss the caches; asking early hides some of it. */
-        for (int64_t i = 0; i < rows && next; i++)
-            for (int64_t f = 0; f < cols; f += 16)
-                __builtin_prefetch(yk + (d->p + i) * d->q + ox + f, 1, 3);
-        for (int64_t i = 0; i < rows; i++)
-            fused_store_row(o + g * m * m, (int)i, yk + i * d->q + ox,
-                            cols, m);
-    }
+            at_pairs(t + s * a * a + i * a, 1, o, 1, c, jb[s].b, a, m);
+            fused_store_row(o, jb[s].y + i * ldy, jb[s].cols, m);
+        }
 }
 
+/* The jobs: products, both transforms, the bias, the stores. */
+INLINE void fused_jobs(const fused_job *jb, size_t pp, const __m256 c[][3],
+                       int64_t rows, int64_t ldy, const int a, const int m,
+                       const int nc, const int mode)
+{
+    __m256 t[2 * WINO_ALPHA_MAX * WINO_ALPHA_MAX];
+
+    for (int j = 0; j < a; j++)
+        fused_column(jb, pp, c, t, j, a, m, nc, mode);
+    for (int s = 0; s < (mode == FUSED_ONE ? 1 : 2); s++)
+        for (int i = 0; i < m && i < rows; i++)
+            for (int f = 0; f < WINO_LANES * m; f += 16)
+                if (f < jb[s].cols)
+                    __builtin_prefetch(jb[s].pf + i * ldy + f, 1, 3);
+    fused_rows(jb, t, c, rows, ldy, a, m, mode);
+}
+
+/* Where the output transform of span s writes: its tile row's first
+ * output in plane 0 of the group, plane by plane, and the rows. */
+typedef struct fused_out {
+    float *y0;
+    int64_t plane, rows;
+} fused_out;
+
+/* Job of lane group gx of span s, channel k of its group. */
+INLINE fused_job fused_job_at(const wino_geom *q, const wino_span *s,
+                              const fused_out *fo, const float *u,
+                              const float *v, const float *bias,
+                              int64_t gx, int64_t k, const int a,
+                              const int m, const int nc)
+{
+    int64_t ox = q->ox0 + (s->tx0 + gx * WINO_LANES) * m;
+    int64_t lanes = s->ntx - gx * WINO_LANES, cols = q->ox1 - ox;
+    int64_t ahead = k + 2 < q->kg ? 2 * fo->plane : 0;
+    fused_job jb;
+
+    lanes = lanes < WINO_LANES ? lanes : WINO_LANES;
+    jb.cols = cols < lanes * m ? cols : lanes * m;
+    jb.v = v + gx * nc * a * a * WINO_LANES;
+    jb.u = u + k / WINO_MR * q->cg * WINO_MR + k % WINO_MR;
+    jb.y = fo->y0 + k * fo->plane + ox;
+    jb.pf = jb.y + ahead;
+    jb.b = _mm256_set1_ps(bias[s->g * q->kg + k]);
+    return jb;
+}
+
+/*
+ * Output channels in pairs; for each, its lane groups in pairs, then an
+ * odd one for both channels of the pair. Each job asks for the place
+ * it writes two planes on (the next pair's), where the stores miss.
+ */
 INLINE void fused_output_tiles(const wino_geom *q, const wino_span *s,
                                const float *u, const float *v,
                                const float *bias, float *y, const int a,
@@ -621,34 +688,40 @@ INLINE void fused_output_tiles(const wino_geom *q, const wino_span *s,
 {
     const conv_desc *d = q->d;
     size_t pp = (size_t)q->nkb * WINO_MR * q->cg;
-    int64_t oy = q->oy0 + s->ty * m, rows = wino_tile_rows(q, oy);
-    size_t vs = (size_t)nc * a * a * WINO_LANES;
+    int64_t oy = q->oy0 + s->ty * m;
+    int64_t ngx = (s->ntx + WINO_LANES - 1) / WINO_LANES;
+    int64_t odd = ngx % 2 ? ngx - 1 : -1;
     __m256 c[WINO_ALPHA_MAX][3];
+    fused_out fo;
 
+    fo.plane = d->p * d->q;
+    fo.rows = wino_tile_rows(q, oy);
+    fo.y0 = y + ((s->n * d->k + s->g * q->kg) * d->p + oy) * d->q;
     for (int i = 0; i < m; i++)
         for (int k = 0; k < (a - 2) / 2; k++)
             c[i][k] = _mm256_set1_ps(q->at_pair[i][k]);
-    for (int64_t k = 0; k < q->kg; k++) {
-        const float *up = u + k / WINO_MR * q->cg * WINO_MR + k % WINO_MR;
-        int64_t plane = s->n * d->k + s->g * q->kg + k;
-        float *yk = y + (plane * d->p + oy) * d->q;
-        __m256 bv = _mm256_set1_ps(bias[s->g * q->kg + k]);
-        int next = k + 1 < q->kg;
-        int64_t gx = 0;
+    for (int64_t k = 0; k < q->kg; k += 2) {
+        int64_t nk = k + 1 < q->kg ? 2 : 1;
+        fused_job jb[2];
 
-        /* Lane groups in pairs, then the odd one. */
-        for (; (gx + 2) * WINO_LANES <= s->ntx; gx += 2) {
-            __m256 o[2 * WINO_ALPHA_MAX * WINO_ALPHA_MAX];
-
-            fused_tile(up, pp, v + gx * vs, vs, bv, c, o, a, m, nc, 2);
-            fused_store(q, s, o, gx, yk, rows, next, m, 2);
-        }
-        for (; gx * WINO_LANES < s->ntx; gx++) {
-            __m256 o[WINO_ALPHA_MAX * WINO_ALPHA_MAX];
-
-            fused_tile(up, pp, v + gx * vs, vs, bv, c, o, a, m, nc, 1);
-            fused_store(q, s, o, gx, yk, rows, next, m, 1);
-        }
+        for (int64_t kk = k; kk < k + nk; kk++)
+            for (int64_t gx = 0; gx + 1 < ngx; gx += 2) {
+                jb[0] = fused_job_at(q, s, &fo, u, v, bias, gx, kk, a, m,
+                                     nc);
+                jb[1] = fused_job_at(q, s, &fo, u, v, bias, gx + 1, kk, a,
+                                     m, nc);
+                fused_jobs(jb, pp, c, fo.rows, d->q, a, m, nc,
+                           FUSED_GROUPS);
+            }
+        if (odd < 0)
+            continue;
+        for (int64_t kk = 0; kk < nk; kk++)
+            jb[kk] = fused_job_at(q, s, &fo, u, v, bias, odd, k + kk, a,
+                                  m, nc);
+        if (nk == 2)
+            fused_jobs(jb, pp, c, fo.rows, d->q, a, m, nc, FUSED_CHANNELS);
+        else
+            fused_jobs(jb, pp, c, fo.rows, d->q, a, m, nc, FUSED_ONE);
     }
 }
 
