@@ -726,35 +726,6 @@ static void run_band_item(const direct_plan *pl, const float *x, float *y,
     }
 }
 
-/*
- * Packing job i of images from n0 into xb (shared packing); with xb
- * NULL, prefetches what it reads instead.
- * TODO: stride-2 1x1 layers on small planes (res4a_branch2a,
- * res5a_branch2a) spend 9-11% of their time here, gathering every other
- * row of x from L3 before the first FMA (perf samples, 1 thread).
- * Packing chunk by chunk inside the first oc group's passes, the kernel
- * prefetching the next chunk's rows, would overlap it with the FMAs.
- */
-static void pack_job(const direct_plan *pl, const float *x, float *xb,
-                     int64_t n0, int64_t i)
-{
-    const direct_layout *l = &pl->lay;
-    int64_t planes = l->groups * l->icb, plane = l->rows.in * l->cols.in;
-    int64_t runs = ceil_div(l->rows.in, l->pack_rows);
-    int64_t img = i / (planes * runs), pi = i / runs % planes;
-    int64_t first = i % runs * l->pack_rows;
-    int64_t rows = min64(l->pack_rows, l->rows.in - first);
-
-    x += (n0 + img) * pl->d->c * pl->d->h * pl->d->w;
-    if (xb == NULL) {
-        direct_prefetch_rows(pl, x, pi / l->icb, pi % l->icb, first, rows);
-        return;
-    }
-    direct_pack_rows(pl, x, pi / l->icb, pi % l->icb, first, rows,
-                     xb + ((img * planes + pi) * plane + first * l->cols.in)
-                          * DIRECT_LANES);
-}
-
 /* Packs images [n0, n0 + count) and runs their work items; called by
  * every thread of the team. */
 static void run_images(const direct_plan *pl, const float *x, float *y,
@@ -762,17 +733,28 @@ static void run_images(const direct_plan *pl, const float *x, float *y,
 {
     const conv_desc *d = pl->d;
     const direct_layout *l = &pl->lay;
-    int64_t planes = l->groups * l->icb;
+    int64_t planes = l->groups * l->icb, plane = l->rows.in * l->cols.in;
     int64_t runs = ceil_div(l->rows.in, l->pack_rows);
     int64_t items = l->groups * l->ocgs * l->bands;
 
-    /* Jobs of up to pack_rows rows of one channel block, each
-     * prefetching the next one's rows. */
+    /*
+     * Jobs of up to pack_rows rows of one channel block.
+     * TODO: stride-2 1x1 layers on small planes (res4a_branch2a,
+     * res5a_branch2a) spend 9-11% of their time here, gathering every
+     * other row of x from L3 before the first FMA (perf samples, 1
+     * thread; prefetching the next job's rows did not help). Packing
+     * chunk by chunk inside the first oc group's passes, the kernel
+     * prefetching the next chunk's rows, would overlap it with FMAs.
+     */
     #pragma omp for schedule(static)
     for (int64_t i = 0; i < count * planes * runs; i++) {
-        if (i + 1 < count * planes * runs)
-            pack_job(pl, x, NULL, n0, i + 1);
-        pack_job(pl, x, xb, n0, i);
+        int64_t img = i / (planes * runs), pi = i / runs % planes;
+        int64_t first = i % runs * l->pack_rows;
+
+        direct_pack_rows(pl, x + (n0 + img) * d->c * d->h * d->w, pi / l->icb,
+                  pi % l->icb, first, min64(l->pack_rows, l->rows.in - first),
+                  xb + ((img * planes + pi) * plane + first * l->cols.in)
+                       * DIRECT_LANES);
     }
 
     #pragma omp for schedule(static)
