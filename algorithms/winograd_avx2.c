@@ -610,9 +610,8 @@ INLINE void fused_column(const fused_job *jb, size_t pp,
 
 /*
  * Y = T A + b for the jobs, a row at a time, each row stored as it is
- * made (rows [0, rows) of the tiles, ldy floats apart) and the same row
- * of the place each job prefetches for asked for. The bias costs no
- * operation: T's column 0 carries it into Y's column 0, the others
+ * made (rows [0, rows) of the tiles, ldy floats apart). The bias costs
+ * no operation: T's column 0 carries it into Y's column 0, the others
  * start their sums at it.
  */
 INLINE void fused_rows(const fused_job *jb, const __m256 *t,
@@ -630,7 +629,22 @@ INLINE void fused_rows(const fused_job *jb, const __m256 *t,
         }
 }
 
-/* The jobs: products, both transforms, the bias, the stores. */
+/*
+ * The jobs: products, both transforms, the bias, the stores. The writes
+ * of a job's rows are asked for (two planes on) after its column pass:
+ * asked for before it they slowed its loads, asked for after each row's
+ * stores they came too late (both 4-10% slower on VGG conv1_1).
+ * TODO: on VGG conv1_1 (Zen 4, 1 thread) this path is bound by vector
+ * loads, not by the stores of y: each product is an FMA with a load of
+ * V plus half a broadcast of U (1.5 loads per FMA; with the broadcasts
+ * taken out it ran 27% faster, with y's stores sent to an L1 buffer
+ * only 10-15% faster, streaming stores were slower). It runs 0.88-1.0x
+ * oneDNN in bench on a shared machine. Fewer loads need V reused across
+ * output channels in registers, i.e. a products block (2-3 channels x
+ * 3-4 lane groups per point) into a small M in L1 before the
+ * transforms: tried with 2 x 4, GCC's register allocation added 40%
+ * instructions (register copies) and it ran slower.
+ */
 INLINE void fused_jobs(const fused_job *jb, size_t pp, const __m256 c[][3],
                        int64_t rows, int64_t ldy, const int a, const int m,
                        const int nc, const int mode)
