@@ -14,7 +14,8 @@
  *     the input rows its band reads and running every oc group over them,
  *     so that x, its packed copy and y do not cross L3 twice more.
  * While a pass runs, its tiles prefetch the weights of the next pass
- * towards L2, a line per tap step.
+ * towards L2, a line per tap step, when the weights are too large to
+ * stay there (res4's and res5's layers).
  * An item sweeps its band once per pass of input-channel blocks and moves
  * the result into y (NCHW) while it is in cache; in 1x1 layers every 24
  * finished pixels go at once, so that those cache-missing stores overlap
