@@ -116,7 +116,10 @@ static void fill_phase(const conv_desc *d, const float *x, int64_t ih,
 }
 
 /* Band [p0, p1) of image img: its input rows into buf, then each output
- * row, DIRECT_ROW_OC output channels at a time. */
+ * row, DIRECT_ROW_OC output channels at a time; channels outermost, so
+ * that their weights (2.3 KB at conv1) stay in L1 over the band rather
+ * than all 37 KB passing through it for every row (conv1 0.72x -> 0.78x
+ * onednn on a 32 KB L1, one thread, interleaved, three runs each). */
 static void run_band(const direct_plan *pl, const float *x, float *y,
                      float *buf, int64_t img, int64_t p0, int64_t p1)
 {
@@ -136,8 +139,8 @@ static void run_band(const direct_plan *pl, const float *x, float *y,
     r.channels = taps;
     r.n = d->q;
     r.y_k = plane;
-    for (int64_t oh = p0; oh < p1; oh++)
-        for (int64_t k0 = 0; k0 < d->k; k0 += DIRECT_ROW_OC) {
+    for (int64_t k0 = 0; k0 < d->k; k0 += DIRECT_ROW_OC)
+        for (int64_t oh = p0; oh < p1; oh++) {
             r.x = buf + (oh - p0) * d->stride_h * d->stride_w * len;
             r.w = pl->wb + k0 * taps;
             r.bias = pl->bb + k0;
