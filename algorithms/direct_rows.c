@@ -7,6 +7,12 @@
  * output into NCHW: this one ran conv1 4-9% faster (0.80x -> 0.86x
  * onednn, one thread, interleaved), mobilenet_v1's conv1 (3x3) 10-17%.
  *
+ * TODO: on the Zen 4 (32 KB L1) conv1 runs at 0.6 of peak, 0.78x
+ * onednn, while the same kernel on hot data reaches 90-97% of peak: its
+ * working set (a band's phase rows, 19 KB an output row, plus the
+ * output's write misses) is suspected, not measured (no hardware
+ * counters on that VM). On the Sapphire Rapids (48 KB L1) it ran 0.86x.
+ *
  * Work items are (image, band of output rows). Each copies the input
  * rows its band reads into a buffer, with the padding as zeros and each
  * row split into its stride's column phases (phase f holds columns f,
