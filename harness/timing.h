@@ -92,9 +92,9 @@ typedef struct bench_phases {
  * Benchmark runs all of them in one go. With
  * --benchmark_enable_random_interleaving (on by default) their
  * repetitions run in a shuffled order, so a slow spell of the machine
- * falls on every algorithm alike instead of on the one running then, and
- * ratios between the rows of a shape hold up on a noisy machine. Plans
- * that do not all fit in memory are timed in smaller groups.
+ * falls on every algorithm alike instead of on the one running then
+ * (that removes a bias between the rows, not their spread). Plans that
+ * do not all fit in memory are timed in smaller groups.
  *
  * rows[i] gets what bench_time_case gives; due[i] is 0 if it is a row to
  * write, -1 if Google Benchmark's flags left the case unrun. With ph
