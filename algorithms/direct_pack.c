@@ -78,6 +78,16 @@ void direct_pack_weights(direct_plan *pl, const float *w, const float *b)
                 b != NULL && oc < l->kpg ? b[g * l->kpg + oc] : 0.0f;
 }
 
+/* Row ih of channel c of group g of image x (NCHW), or NULL when the
+ * channel is past the group's last or the row is outside the image. */
+static const float *input_row(const direct_layout *l, const float *x,
+                              int64_t g, int64_t c, int64_t ih)
+{
+    if (c >= l->cpg || ih < 0 || ih >= l->rows.orig)
+        return NULL;
+    return x + ((g * l->cpg + c) * l->rows.orig + ih) * l->cols.orig;
+}
+
 /* Packs packed-input row i of channel block cb of group g of image x
  * into dst[W'][8]. */
 static void pack_row(const direct_plan *pl, const float *x, int64_t g,
@@ -90,12 +100,8 @@ static void pack_row(const direct_plan *pl, const float *x, int64_t g,
                  && (cp->in - 1) * cp->sub + cp->off < cp->orig;
     const float *src[DIRECT_LANES];
 
-    for (int lane = 0; lane < DIRECT_LANES; lane++) {
-        int64_t c = cb * DIRECT_LANES + lane;
-
-        src[lane] = c < l->cpg && ih >= 0 && ih < rp->orig
-            ? x + ((g * l->cpg + c) * rp->orig + ih) * cp->orig : NULL;
-    }
+    for (int lane = 0; lane < DIRECT_LANES; lane++)
+        src[lane] = input_row(l, x, g, cb * DIRECT_LANES + lane, ih);
     if (inside) {
         for (int lane = 0; lane < DIRECT_LANES; lane++)
             if (src[lane] != NULL)
@@ -134,13 +140,8 @@ void direct_pack_rows(const direct_plan *pl, const float *x, int64_t g,
             pack_row(pl, x, g, cb, first + i, dst + i * row);
         return;
     }
-    for (int lane = 0; lane < DIRECT_LANES; lane++) {
-        int64_t c = cb * DIRECT_LANES + lane;
-
-        src[lane] = c < l->cpg
-            ? x + ((g * l->cpg + c) * l->rows.orig + first) * l->cols.orig
-            : NULL;
-    }
+    for (int lane = 0; lane < DIRECT_LANES; lane++)
+        src[lane] = input_row(l, x, g, cb * DIRECT_LANES + lane, first);
     pl->isa->pack8(src, 1, dst, count * l->cols.in);
 }
 
@@ -160,17 +161,15 @@ void direct_prefetch_rows(const direct_plan *pl, const float *x, int64_t g,
     j1 = j1 < cp->in ? j1 : cp->in;
     if (j1 <= j0)
         return;
-    for (int64_t c = cb * DIRECT_LANES; c < c1 && c < l->cpg; c++)
+    for (int64_t c = cb * DIRECT_LANES; c < c1; c++)
         for (int64_t i = first; i < first + count; i++) {
-            int64_t ih = i * rp->sub + rp->off;
+            const float *row = input_row(l, x, g, c, i * rp->sub + rp->off);
             const char *a, *b;
 
-            if (ih < 0 || ih >= rp->orig)
+            if (row == NULL)
                 continue;
-            a = (const char *)(x + ((g * l->cpg + c) * rp->orig + ih)
-                               * cp->orig + j0 * cp->sub + cp->off);
-            b = (const char *)(x + ((g * l->cpg + c) * rp->orig + ih)
-                               * cp->orig + (j1 - 1) * cp->sub + cp->off);
+            a = (const char *)(row + j0 * cp->sub + cp->off);
+            b = (const char *)(row + (j1 - 1) * cp->sub + cp->off);
             for (; a <= b; a += 64)
                 __builtin_prefetch(a, 0, 2);
             __builtin_prefetch(b, 0, 2);

@@ -643,8 +643,8 @@ static void run_shape(sweep *w, const bench_case *c, int n, progress *p)
     }
     memset(&none, 0, sizeof none);
     for (int i = 0, m = 0; i < n && !w->write_failed; i++) {
-        bench_row r = row_for(w->sh, c[i].shape, c[i].algo, w->o->threads);
         bench_phases *ph = &none;
+        bench_row r;
         int ran;
 
         if (c[i].applies) {
@@ -652,6 +652,7 @@ static void run_shape(sweep *w, const bench_case *c, int n, progress *p)
             ph = &t.ph[m];
             ran = t.ran[m++];
         } else {
+            r = row_for(w->sh, c[i].shape, c[i].algo, w->o->threads);
             ran = refused_case(&c[i], s, &r);
         }
         if (ran == 0)

@@ -539,20 +539,6 @@ int bench_time_shape(const char *const *algos, int n, const bench_shape *s,
     return 0;
 }
 
-int bench_time_case(const char *algo, const bench_shape *s,
-                    bench_data *sd, double peak_gflops, int threads,
-                    bench_row *r)
-{
-    int due;
-
-    if (bench_time_shape(&algo, 1, s, sd, peak_gflops, threads, r, NULL,
-                         &due) != 0) {
-        set_status(r, "error", "out of memory");
-        return 0;
-    }
-    return due;
-}
-
 /* ---- NAME.phases.csv ---- */
 
 /* Appends text field by field; -1 once the line is full. */

@@ -42,18 +42,6 @@ int bench_case_applies(const char *algo, const conv_desc *d, char *why,
 void bench_case_name(const bench_shape *s, const char *algo, char *buf,
                      size_t n);
 
-/*
- * Times `algo` on shape s with `threads` threads and fills r's impl,
- * status and numbers: "ok" with the median and minimum time, GFLOP/s
- * (benchdnn's flop count over the median), the fraction of peak_gflops
- * (if > 0) and the workspace; or "n/a:REASON" / "error:REASON". Returns
- * 0 if r is a row to write, -1 if Google Benchmark's flags left the case
- * unrun (--benchmark_filter, --benchmark_list_tests).
- */
-int bench_time_case(const char *algo, const bench_shape *s,
-                    bench_data *sd, double peak_gflops, int threads,
-                    bench_row *r);
-
 /* ---- the per-phase profile: results/NAME.phases.csv ---- */
 
 /* The phases an execution's time is split into (conv_profile's). */
@@ -96,8 +84,12 @@ typedef struct bench_phases {
  * (that removes a bias between the rows, not their spread). Plans that
  * do not all fit in memory are timed in smaller groups.
  *
- * rows[i] gets what bench_time_case gives; due[i] is 0 if it is a row to
- * write, -1 if Google Benchmark's flags left the case unrun. With ph
+ * rows[i] (its identifying columns set by the caller) gets its impl,
+ * status and numbers: "ok" with the median and minimum time, GFLOP/s
+ * (benchdnn's flop count over the median), the fraction of peak_gflops
+ * (if > 0) and the workspace; or "n/a:REASON" / "error:REASON". due[i]
+ * is 0 if it is a row to write, -1 if Google Benchmark's flags left the
+ * case unrun (--benchmark_filter, --benchmark_list_tests). With ph
  * non-NULL, ph[i] gets case i's phase profile: its phase times also go
  * into Google Benchmark's counters (input_transform_ms, ...,
  * kernel_transform_ms), and its total_ms stays 0 when the algorithm

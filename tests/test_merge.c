@@ -194,6 +194,19 @@ static void read_phases(const char *name, bench_phases_table *t)
         fail_msg("%s", err);
 }
 
+/* The phases table `name` holds exactly the rows of `want`, in order. */
+static void expect_phases_file(const char *name,
+                               const bench_phases_table *want)
+{
+    bench_phases_table got;
+
+    read_phases(name, &got);
+    assert_int_equal(got.n, want->n);
+    for (int i = 0; i < want->n; i++)
+        expect_same_phases(&got.rows[i], &want->rows[i]);
+    bench_phases_table_free(&got);
+}
+
 static void test_phases_joined(void **state)
 {
     const char *a = put("part1.csv", part1), *b = put("part2.csv", part2);
@@ -217,19 +230,11 @@ static void test_phases_joined(void **state)
     /* A shard without a phases table adds none to the join. */
     assert_int_equal(unlink(put("part2.phases.csv", "")), 0);
     assert_int_equal(merge(out, a, b), 0);
-    read_phases("all.phases.csv", &all);
-    assert_int_equal(all.n, pa.n);
-    for (int i = 0; i < pa.n; i++)
-        expect_same_phases(&all.rows[i], &pa.rows[i]);
-    bench_phases_table_free(&all);
+    expect_phases_file("all.phases.csv", &pa);
 
     /* OUT may be an input: its phases table is read before it goes. */
     assert_int_equal(merge(a, a, NULL), 0);
-    read_phases("part1.phases.csv", &all);
-    assert_int_equal(all.n, pa.n);
-    for (int i = 0; i < pa.n; i++)
-        expect_same_phases(&all.rows[i], &pa.rows[i]);
-    bench_phases_table_free(&all);
+    expect_phases_file("part1.phases.csv", &pa);
     bench_phases_table_free(&pa);
     bench_phases_table_free(&pb);
     expect_no_temporaries();
@@ -293,7 +298,7 @@ static void test_orphan_phases_dropped(void **state)
 {
     const char *a = put("part1.csv", part1), *b = put("part2.csv", part2);
     const char *out = put("all.csv", "old contents\n");
-    bench_phases_table pa, all;
+    bench_phases_table pa;
     char msg[2048];
 
     put("part1.phases.csv", phases1);
@@ -302,11 +307,7 @@ static void test_orphan_phases_dropped(void **state)
     assert_int_equal(merge_said(out, a, b, msg, sizeof msg), 0);
     expect_said(msg, "part2.phases.csv:2:");
     read_phases("part1.phases.csv", &pa);
-    read_phases("all.phases.csv", &all);
-    assert_int_equal(all.n, pa.n);
-    for (int i = 0; i < pa.n; i++)
-        expect_same_phases(&all.rows[i], &pa.rows[i]);
-    bench_phases_table_free(&all);
+    expect_phases_file("all.phases.csv", &pa);
 
     /* Beside the other shard's table, a case is still an orphan. */
     put("part2.phases.csv", BENCH_PHASES_HEADER "\n"
