@@ -470,6 +470,7 @@ static void time_ready(timed *t, int n)
  * memory while others wait first lets those be timed and freed, then is
  * built again: a shape whose plans do not all fit at once is timed in
  * groups rather than not at all.
+ * TODO: untested; a test needs a way to make a plan's allocation fail.
  */
 static void build_and_time(timed *t, int n, int threads)
 {
