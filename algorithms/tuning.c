@@ -73,6 +73,13 @@ static void cpu_model(char *buf, size_t n)
         fclose(f);
 }
 
+/*
+ * TODO: the machine says nothing of the OpenBLAS kernels im2col_gemm and
+ * conv1x1 ran with, so entries tuned under OpenBLAS's Prescott fallback
+ * (which ranks both low) are reused with OPENBLAS_CORETYPE=Haswell set,
+ * and the other way round; adding openblas_get_corename() here would
+ * make every existing cache miss once.
+ */
 void conv_tuning_machine(char *buf, size_t n)
 {
     char model[128];

@@ -9,6 +9,7 @@
 #include "bench.h"
 
 #include "args.h"
+#include "blas.h"
 #include "csv.h"
 #include "gbench.h"
 #include "onednn.h"
@@ -16,7 +17,6 @@
 #include "shapes.h"
 #include "timing.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <fftw3.h>
 #include <math.h>
@@ -683,6 +683,7 @@ static void run_cases(sweep *w, const bench_case *c, int n)
 /* The machine and library facts every report carries. */
 static void add_context(const bench_opts *o, double peak_gflops)
 {
+    bench_blas_info blas = bench_blas_info_now();
     char buf[1024];
 
     gbench_add_context("cpu_model", bench_cpu_model());
@@ -692,7 +693,10 @@ static void add_context(const bench_opts *o, double peak_gflops)
     gbench_add_context("peak_gflops_avx2_fma", buf);
     gbench_add_context("onednn_version", onednn_version());
     gbench_add_context("onednn_isa", onednn_isa());
-    gbench_add_context("openblas", openblas_get_config());
+    gbench_add_context("openblas", blas.config);
+    gbench_add_context("openblas_core", blas.core);
+    if (blas.forced != NULL)
+        gbench_add_context("openblas_coretype", blas.forced);
     gbench_add_context("fftw", fftwf_version);
     buf[0] = '\0';
     for (int i = 0; i < o->nalgos; i++) {
@@ -769,6 +773,7 @@ int bench_main(int argc, char **argv)
         return BENCH_EXIT_USAGE;
     }
 
+    bench_blas_warn(o.algos, o.nalgos);
     omp_set_num_threads(o.threads);
     w = (sweep){&o, &sh, &out, 0, 0, 0};
     st = sweep_run(&w);

@@ -3,6 +3,7 @@
 #include "info.h"
 
 #include "args.h"
+#include "blas.h"
 #include "onednn.h"
 #include "peak.h"
 #include "shapes.h"
@@ -44,6 +45,9 @@ static void print_suite(const char *name, void *arg)
 
 int list_main(int argc, char **argv)
 {
+    bench_blas_info blas = bench_blas_info_now();
+    char line[512];
+
     (void)argv;
     if (argc > 1) {
         bench_error("list: takes no arguments");
@@ -62,6 +66,8 @@ int list_main(int argc, char **argv)
            bench_peak_gflops(1), bench_peak_gflops(omp_get_max_threads()),
            omp_get_max_threads());
     printf("oneDNN %s\n", onednn_version());
+    bench_blas_core_line(&blas, line, sizeof line);
+    printf("%s\n%s\n", blas.config, line);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "tune.h"
 
 #include "args.h"
+#include "blas.h"
 #include "csv.h"
 #include "gbench.h"
 #include "ref.h"
@@ -492,6 +493,7 @@ int tune_main(int argc, char **argv)
     o.descs = calloc((size_t)argc, sizeof *o.descs);
     if (o.descs != NULL && tune_args(argc, argv, &o) == 0
         && load_shapes(&o, &all) == 0 && read_cache(o.tuning, &t) == 0) {
+        bench_blas_warn(o.algos, o.nalgos);
         omp_set_num_threads(o.threads);
         st = tune_all(&o, &all, &t);
     }

@@ -221,6 +221,7 @@ static void expect_json_matches(const bench_rows *t, const char *out)
     assert_int_equal(count_of(text, "\"aggregate_name\": \"median\""), ok);
     assert_non_null(strstr(text, "\"peak_gflops_avx2_fma\""));
     assert_non_null(strstr(text, "\"onednn_isa\""));
+    assert_non_null(strstr(text, "\"openblas_core\""));
     snprintf(tmp, sizeof tmp, "%s.tmp", json);
     assert_int_equal(access(tmp, F_OK), -1);
     free(text);
