@@ -3,6 +3,7 @@
 
 #include "algo.h"
 
+#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -74,11 +75,11 @@ static void cpu_model(char *buf, size_t n)
 }
 
 /*
- * TODO: the machine says nothing of the OpenBLAS kernels im2col_gemm and
- * conv1x1 ran with, so entries tuned under OpenBLAS's Prescott fallback
- * (which ranks both low) are reused with OPENBLAS_CORETYPE=Haswell set,
- * and the other way round; adding openblas_get_corename() here would
- * make every existing cache miss once.
+ * The CPU model, the instruction set our kernels use, and the OpenBLAS
+ * kernels im2col_gemm and conv1x1 run on: with OpenBLAS's Prescott
+ * fallback (a CPU it does not know) both rank far lower than with its
+ * Haswell kernels, so a cache tuned under one is not reused under the
+ * other (OPENBLAS_CORETYPE set or not).
  */
 void conv_tuning_machine(char *buf, size_t n)
 {
@@ -89,7 +90,8 @@ void conv_tuning_machine(char *buf, size_t n)
     avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
     cpu_model(model, sizeof model);
-    snprintf(buf, n, "%s/%s", model, avx2 ? "avx2" : "generic");
+    snprintf(buf, n, "%s/%s/openblas-%s", model, avx2 ? "avx2" : "generic",
+             openblas_get_corename());
     flatten(buf);
 }
 

@@ -8,9 +8,10 @@
  *
  * KEY is conv_tuning_key() of the descriptor (every field spelled out,
  * end padding included, so two descriptors share a key only if they are
- * the same problem); MACHINE is conv_tuning_machine() (CPU model and the
- * instruction set the kernels use); TIME_MS the median time measured for
- * ALGO. Lines starting with '#' and blank lines are skipped.
+ * the same problem); MACHINE is conv_tuning_machine() (CPU model, the
+ * instruction set the kernels use, the OpenBLAS core); TIME_MS the
+ * median time measured for ALGO. Lines starting with '#' and blank
+ * lines are skipped.
  *
  * Where it lives: conv_options.tuning_file if set, else $CONVBENCH_TUNING,
  * else $XDG_CACHE_HOME/convbench/tuning.txt, else
@@ -52,7 +53,8 @@ int conv_tuning_default_path(char *buf, size_t n);
  * (dilation as in conv_desc: 1 is none). */
 void conv_tuning_key(const conv_desc *d, char *buf, size_t n);
 
-/* This machine: "CPU model name/isa", tabs and line breaks removed. */
+/* This machine: "CPU model name/isa/openblas-CORE", tabs and line
+ * breaks removed. */
 void conv_tuning_machine(char *buf, size_t n);
 
 /*

@@ -16,6 +16,7 @@
 #include "shapes.h"
 #include "tuning.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +230,31 @@ static void test_other_machine_ignored(void **state)
     assert_string_not_equal(algo, "im2col_gemm");
 }
 
+/* The same CPU with other OpenBLAS kernels is another machine: an entry
+ * tuned under a different core is not used. */
+static void test_other_blas_core_ignored(void **state)
+{
+    conv_desc d = parse("mb1ic16ih12oc16kh3ph1");
+    char key[192], machine[160], line[512], algo[32];
+    const char *core = openblas_get_corename();
+    size_t n = strlen(core), m;
+
+    conv_tuning_machine(machine, sizeof machine);
+    m = strlen(machine);
+    assert_true(m > n + 9);
+    assert_int_equal(strncmp(machine + m - n - 9, "openblas-", 9), 0);
+    assert_string_equal(machine + m - n, core);
+
+    snprintf(machine + m - n, sizeof machine - (m - n), "%s",
+             strcmp(core, "Haswell") == 0 ? "Prescott" : "Haswell");
+    conv_tuning_key(&d, key, sizeof key);
+    snprintf(line, sizeof line, "%s\t1\t%s\tim2col_gemm\t0.5\n", key,
+             machine);
+    test_write_file(cache, line);
+    chosen(&d, cache, 1, algo, sizeof algo);
+    assert_string_not_equal(algo, "im2col_gemm");
+}
+
 /* Entries auto cannot run are ignored: it never chooses a failure. */
 static void test_inapplicable_entry_ignored(void **state)
 {
@@ -375,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_cost_model),
         cmocka_unit_test(test_cache_obeyed),
         cmocka_unit_test(test_other_machine_ignored),
+        cmocka_unit_test(test_other_blas_core_ignored),
         cmocka_unit_test(test_inapplicable_entry_ignored),
         cmocka_unit_test(test_corrupt_cache),
         cmocka_unit_test(test_write_read_back),
