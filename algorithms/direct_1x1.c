@@ -133,7 +133,13 @@ static void run_panel(const direct_plan *pl, const float *x, float *y,
     for (int64_t k0 = 0; k0 < kpg; k0 += DIRECT_ROW_OC) {
         /* A slice of the next panel's rows each call: the copy of its
          * cpg rows, too many streams for the hardware prefetchers, ran
-         * at L3 latency (20% of res2b_branch2a's time, 7% after). */
+         * at L3 latency (20% of res2b_branch2a's time, 7% after).
+         * TODO: on the Emerald Rapids guest res2b_branch2a still spends
+         * 15-17% outside the kernel (perf samples: the copy 8%, stalls
+         * at these prefetches 8%), the share that puts the path at
+         * 0.85-0.9x onednn. Prefetching two panels ahead, into L1, one
+         * line every 8 channels from inside the kernel, or copying
+         * 1 KB rows at a time each left the copy at 7-11%. */
         if (next_n > 0)
             prefetch_rows(next, plane, next_n, k0 * cpg / kr,
                           (k0 + DIRECT_ROW_OC) * cpg / kr);
