@@ -151,6 +151,79 @@ static void layer_table(FILE *f, const plot_set *s)
         layer_line(f, s, s->layers[i]);
 }
 
+/* Index into s->algos of the algorithm named name, or -1. */
+static int algo_named(const plot_set *s, const char *name)
+{
+    for (int i = 0; i < s->nalgos; i++)
+        if (strcmp(s->m->algos[s->algos[i]], name) == 0)
+            return s->algos[i];
+    return -1;
+}
+
+/* The fastest of ours on layer l other than algorithm `not`. */
+static const bench_row *fastest_other(const plot_set *s, int l, int not)
+{
+    const bench_row *best = NULL;
+
+    for (int i = 0; i < s->nalgos; i++) {
+        const bench_row *r = s->algos[i] == not ? NULL
+                             : plot_ok_cell(s, l, s->algos[i]);
+        if (r && plot_is_ours(r->algo)
+            && (!best || r->time_ms < best->time_ms))
+            best = r;
+    }
+    return best;
+}
+
+/* "auto -> ALGO (why): ..." names the algorithm auto ran: ALGO. */
+static void auto_ran(FILE *f, const char *impl)
+{
+    const char *p = strstr(impl, "-> ");
+
+    if (p == NULL) {
+        md_text(f, impl);
+        return;
+    }
+    p += 3;
+    fprintf(f, "%.*s", (int)strcspn(p, " (:|"), p);
+}
+
+/* Whether auto is within AUTO_NEAR of the fastest other algorithm. */
+#define AUTO_NEAR 1.05
+
+/* auto's time against the fastest of the others, per layer. */
+static void auto_table(FILE *f, const plot_set *s)
+{
+    int a = algo_named(s, "auto"), near = 0, n = 0;
+
+    if (a < 0)
+        return;
+    fprintf(f, "\n### auto\n\nauto's median time over the fastest of "
+               "our other algorithms in this run (within 5%%: at most "
+               "%.2fx). Where auto ran that same algorithm, the ratio is "
+               "the run's noise.\n\n| layer | count | auto ran | ms | "
+               "fastest other | ms | ratio |\n"
+               "|---|---:|---|---:|---|---:|---:|\n", AUTO_NEAR);
+    for (int i = 0; i < s->nlayers; i++) {
+        int l = s->layers[i];
+        const bench_row *r = plot_ok_cell(s, l, a);
+        const bench_row *o = fastest_other(s, l, a);
+
+        if (!r || !o)
+            continue;
+        fprintf(f, "| ");
+        md_text(f, s->m->layers[l].label);
+        fprintf(f, " | %d | ", s->m->layers[l].count);
+        auto_ran(f, r->impl);
+        fprintf(f, " | %.3f | %s | %.3f | %.3fx |\n", r->time_ms, o->algo,
+                o->time_ms, r->time_ms / o->time_ms);
+        near += r->time_ms <= AUTO_NEAR * o->time_ms;
+        n++;
+    }
+    fprintf(f, "\nauto within 5%% of the fastest other on %d of %d "
+               "layers.\n", near, n);
+}
+
 /* One line per layer and algorithm that recorded phases, if any did. */
 static void phase_table(FILE *f, const plot_set *s)
 {
@@ -261,6 +334,7 @@ int plot_summary_write(const char *path, const plot_model *m,
         if (!m->groups[sets[i].g].key[0])
             network_table(f, &sets[i]);
         layer_table(f, &sets[i]);
+        auto_table(f, &sets[i]);
         phase_table(f, &sets[i]);
     }
     not_run(f, m);

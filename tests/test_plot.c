@@ -276,6 +276,62 @@ static void test_replaces_earlier_run(void **state)
     remove_dir("tiny");
 }
 
+/*
+ * auto against the fastest of the others: on a it ran im2col_gemm, 4%
+ * slower than the im2col_gemm row (within 5%); on b it ran direct, 20%
+ * slower than direct (not within). onednn is not one of ours.
+ */
+static const char *const auto_table_rows[] = {
+    BENCH_CSV_HEADER,
+    "au,net:a,2,mb1_ic8ih8oc8oh8kh3ph1,direct,d,1,ok,2,2,1,0.1,0",
+    "au,net:a,2,mb1_ic8ih8oc8oh8kh3ph1,im2col_gemm,g,1,ok,1,1,1,0.1,0",
+    "au,net:a,2,mb1_ic8ih8oc8oh8kh3ph1,auto,"
+    "\"auto -> im2col_gemm (tuned): g\",1,ok,1.04,1,1,0.1,0",
+    "au,net:a,2,mb1_ic8ih8oc8oh8kh3ph1,onednn,jit,1,ok,0.5,0.5,1,0.1,0",
+    "au,net:b,1,mb1_ic8ih8oc8oh8kh1,direct,d,1,ok,5,5,1,0.1,0",
+    "au,net:b,1,mb1_ic8ih8oc8oh8kh1,auto,"
+    "\"auto -> direct (cost model): d\",1,ok,6,6,1,0.1,0",
+    "au,net:b,1,mb1_ic8ih8oc8oh8kh1,onednn,jit,1,ok,0.5,0.5,1,0.1,0",
+};
+
+static void test_summary_auto(void **state)
+{
+    char csv[PATH_MAX + 32], path[PATH_MAX + 64], *msg, *md;
+    const char *at;
+
+    snprintf(csv, sizeof csv, "%s/au.csv", dir);
+    write_lines(csv, auto_table_rows,
+                sizeof auto_table_rows / sizeof *auto_table_rows);
+    assert_int_equal(run_plot(csv, &msg), 0);
+    free(msg);
+    snprintf(path, sizeof path, "%s/au/summary.md", dir);
+    md = test_read_file(path);
+    at = strstr(md, "### auto");
+    assert_non_null(at);
+
+    assert_line(at, "| a | 2 | im2col_gemm | 1.040 | im2col_gemm | 1.000 | "
+                    "1.040x |");
+    assert_line(at, "| b | 1 | direct | 6.000 | direct | 5.000 | 1.200x |");
+    assert_non_null(strstr(at, "auto within 5% of the fastest other on 1 "
+                               "of 2 layers."));
+    free(md);
+    remove_dir("au");
+    unlink(csv);
+}
+
+/* A run without auto has no auto table. */
+static void test_summary_no_auto(void **state)
+{
+    char path[PATH_MAX + 64], *md;
+
+    plot_tiny();
+    snprintf(path, sizeof path, "%s/tiny/summary.md", dir);
+    md = test_read_file(path);
+    assert_null(strstr(md, "### auto"));
+    free(md);
+    remove_dir("tiny");
+}
+
 /* Without gnuplot: status 2, the apt-get hint, summary.md still there. */
 static void test_without_gnuplot(void **state)
 {
@@ -464,6 +520,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_summary_totals),
+        cmocka_unit_test(test_summary_auto),
+        cmocka_unit_test(test_summary_no_auto),
         cmocka_unit_test(test_charts),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_replaces_earlier_run),
