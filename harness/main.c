@@ -33,7 +33,8 @@ static const command commands[] = {
                         "tuning cache `auto` reads"},
     {"compare", compare_main, "speed ratios of two bench CSVs with "
                               "noise-aware verdicts, and a chart"},
-    {"merge", merge_main, "join the CSVs of a sharded bench run"},
+    {"merge", merge_main, "join sharded bench CSVs; --median: medians "
+                          "over repeated runs"},
 };
 
 static void usage(FILE *f)

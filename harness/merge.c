@@ -383,6 +383,163 @@ static int merge_files(const char *out, int n, char **paths,
     return st;
 }
 
+/* ---- --median: repeated runs of the same cases -------------------- */
+
+/* Row j of table t with r's case, or -1. */
+static int find_case(const bench_rows *t, const bench_row *r)
+{
+    for (int j = 0; j < t->n; j++)
+        if (same_key(row_key(&t->rows[j]), row_key(r)))
+            return j;
+    return -1;
+}
+
+/* Where row r of run i breaks the rule of a median: the first run's
+ * cases, once each, with the same status. 0, or -1 after a message. */
+static int check_case(char **paths, const bench_rows *t, int i, int r)
+{
+    const bench_row *row = &t[i].rows[r];
+    int at = find_case(&t[0], row), first = find_case(&t[i], row);
+    case_key k = row_key(row);
+
+    if (first < r) {
+        bench_error("%s:%d: layer '%s', algo '%s', threads %d is also at "
+                    "line %d: a run holds each case once", paths[i],
+                    r + 2, k.layer, k.algo, k.threads, first + 2);
+        return -1;
+    }
+    if (at < 0) {
+        bench_error("%s:%d: layer '%s', algo '%s', threads %d is not in "
+                    "%s: the runs of a median must hold the same cases",
+                    paths[i], r + 2, k.layer, k.algo, k.threads, paths[0]);
+        return -1;
+    }
+    if (strcmp(t[0].rows[at].status, row->status) != 0) {
+        bench_error("%s:%d: layer '%s', algo '%s', threads %d: status "
+                    "'%s' here, '%s' at %s:%d; a median needs the case "
+                    "measured alike in every run", paths[i], r + 2,
+                    k.layer, k.algo, k.threads, row->status,
+                    t[0].rows[at].status, paths[0], at + 2);
+        return -1;
+    }
+    return 0;
+}
+
+/* Every input holds exactly the first one's cases, once each, with the
+ * same status. Returns 0, or -1 after a message naming the place. */
+static int same_cases(int n, char **paths, const bench_rows *t)
+{
+    for (int i = 0; i < n; i++) {
+        if (t[i].n != t[0].n) {
+            bench_error("%s: %d row(s), %s %d: the runs of a median must "
+                        "hold the same cases", paths[i], t[i].n, paths[0],
+                        t[0].n);
+            return -1;
+        }
+        for (int r = 0; r < t[i].n; r++)
+            if (check_case(paths, t, i, r) != 0)
+                return -1;
+    }
+    return 0;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Row r of the first table with the median time over the n tables, the
+ * smallest minimum, and GFLOP/s and peak fraction at the median. */
+static bench_row median_row(int n, const bench_rows *t, int r, double *v)
+{
+    bench_row out = t[0].rows[r];
+
+    if (strcmp(out.status, "ok") != 0)
+        return out;
+    for (int i = 0; i < n; i++) {
+        const bench_row *x = &t[i].rows[find_case(&t[i], &out)];
+
+        v[i] = x->time_ms;
+        if (x->time_min_ms < out.time_min_ms)
+            out.time_min_ms = x->time_min_ms;
+    }
+    qsort(v, (size_t)n, sizeof *v, by_value);
+    out.time_ms = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    out.gflops *= t[0].rows[r].time_ms / out.time_ms;
+    out.peak_fraction *= t[0].rows[r].time_ms / out.time_ms;
+    return out;
+}
+
+/* Reads the n runs and checks they hold the same cases. Returns 0, or
+ * -1 after a message. */
+static int read_runs(int n, char **paths, bench_rows *t)
+{
+    char err[1024];
+
+    for (int i = 0; i < n; i++)
+        if (bench_csv_read(paths[i], &t[i], err, sizeof err) != 0) {
+            bench_error("%s", err);
+            return -1;
+        }
+    return same_cases(n, paths, t);
+}
+
+/* OUT.csv from n runs of the same cases; OUT.phases.csv is removed. */
+static int median_files(const char *out, int n, char **paths,
+                        bench_rows *t)
+{
+    merged m = {0};
+    char pout[PATH_CAP];
+    double *v = calloc((size_t)n, sizeof *v);
+    int st = BENCH_EXIT_USAGE;
+
+    if (v == NULL)
+        bench_error("out of memory");
+    else if (phases_path(out, pout, sizeof pout) == 0
+             && read_runs(n, paths, t) == 0) {
+        if (grow(&m, t[0].n) != 0) {
+            bench_error("out of memory");
+            st = 1;
+        } else {
+            for (m.n = 0; m.n < t[0].n; m.n++)
+                m.rows[m.n] = median_row(n, t, m.n, v);
+            st = write_all(out, pout, &m, NULL, 0) == 0 ? 0 : 1;
+        }
+    }
+    if (st == 0)
+        printf("wrote the medians of %d rows over %d run(s) into %s\n",
+               m.n, n, out);
+    free(v);
+    free(m.rows);
+    free(m.from);
+    return st;
+}
+
+/* merge --median OUT.csv IN.csv... */
+static int median_main(int argc, char **argv)
+{
+    bench_rows *tables;
+    int st = BENCH_EXIT_USAGE;
+
+    if (argc < 3) {
+        bench_error("merge --median: needs OUT.csv and at least one "
+                    "IN.csv (usage: convbench merge --median OUT.csv "
+                    "IN.csv...)");
+        return BENCH_EXIT_USAGE;
+    }
+    tables = calloc((size_t)argc, sizeof *tables);
+    if (tables == NULL)
+        bench_error("out of memory");
+    else
+        st = median_files(argv[1], argc - 2, argv + 2, tables);
+    for (int i = 0; tables != NULL && i < argc - 2; i++)
+        bench_rows_free(&tables[i]);
+    free(tables);
+    return st;
+}
+
 int merge_main(int argc, char **argv)
 {
     bench_rows *tables;
@@ -391,9 +548,11 @@ int merge_main(int argc, char **argv)
 
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0
                       || strcmp(argv[1], "--help") == 0)) {
-        printf("usage: convbench merge OUT.csv IN.csv...\n");
+        printf("usage: convbench merge [--median] OUT.csv IN.csv...\n");
         return 0;
     }
+    if (argc >= 2 && strcmp(argv[1], "--median") == 0)
+        return median_main(argc - 1, argv + 1);
     if (argc < 3) {
         bench_error("merge: needs OUT.csv and at least one IN.csv "
                     "(usage: convbench merge OUT.csv IN.csv...)");

@@ -26,6 +26,17 @@
  * an interrupted install leaves OUT.csv without a phases table rather
  * than beside another merge's.
  *
+ * convbench merge --median OUT.csv IN.csv...
+ *
+ * Repeated runs of the same cases (one suite benched several times, to
+ * average a shared machine's slow spells out) into OUT.csv: each case's
+ * row of the first input, with the median of the inputs' time_ms (the
+ * mean of the middle two for an even count), the smallest time_min_ms,
+ * and gflops and peak_fraction at that median. Every input must hold
+ * the same cases, each once and with the same status, in any order;
+ * otherwise nothing is written and the message names the place. Phases
+ * tables are not combined: an old OUT.phases.csv is removed.
+ *
  * Exit status: 0; 1 if writing failed; 2 for bad input.
  */
 int merge_main(int argc, char **argv);

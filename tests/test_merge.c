@@ -1,6 +1,7 @@
 /* `convbench merge`: disjoint shards join in order, and so do their
  * phases tables; a case measured twice, a foreign header or a missing
- * file leaves the outputs untouched. */
+ * file leaves the outputs untouched. `merge --median` gives each case
+ * the median over runs of the same cases, or refuses runs that differ. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -341,6 +342,88 @@ static void test_bad_input(void **state)
     expect_no_temporaries();
 }
 
+/* Three runs of the same two cases, the rows in another order in one
+ * of them: direct at 1, 3 and 2 ms (minima 0.9, 2.5, 1.5; 10 GFLOP/s
+ * at 1 ms), and a case that did not apply. */
+#define RUN_DIRECT(t, tmin, gf, pk) \
+    ROW_HEAD "direct,\"direct, avx2\",1,ok," t "," tmin "," gf "," pk \
+    ",100\n"
+#define RUN_NA ROW_HEAD "conv1x1,,1,n/a:needs a 1x1 kernel,,,,,\n"
+
+static const char run1[] =
+    BENCH_CSV_HEADER "\n" RUN_DIRECT("1", "0.9", "10", "0.1") RUN_NA;
+static const char run2[] =
+    BENCH_CSV_HEADER "\n" RUN_NA RUN_DIRECT("3", "2.5", "3.33", "0.033");
+static const char run3[] =
+    BENCH_CSV_HEADER "\n" RUN_DIRECT("2", "1.5", "5", "0.05") RUN_NA;
+
+static int median(const char *out, const char *a, const char *b,
+                  const char *c)
+{
+    char *argv[] = {"merge", "--median", (char *)out, (char *)a,
+                    (char *)b, (char *)c, NULL};
+
+    return merge_main(c ? 6 : 5, argv);
+}
+
+static void test_median_of_runs(void **state)
+{
+    const char *a = put("run1.csv", run1), *b = put("run2.csv", run2);
+    const char *c = put("run3.csv", run3), *out = put("med.csv", "old\n");
+    bench_rows m;
+    char err[512];
+
+    put("med.phases.csv", BENCH_PHASES_HEADER "\n");
+    assert_int_equal(median(out, a, b, c), 0);
+    assert_false(exists("med.phases.csv"));
+    if (bench_csv_read(out, &m, err, sizeof err) != 0)
+        fail_msg("median table: %s", err);
+    assert_int_equal(m.n, 2);
+    assert_string_equal(m.rows[0].algo, "direct");
+    assert_string_equal(m.rows[0].impl, "direct, avx2");
+    assert_true(m.rows[0].time_ms == 2.0);
+    assert_true(m.rows[0].time_min_ms == 0.9);
+    assert_true(m.rows[0].gflops == 5.0);
+    assert_true(m.rows[0].peak_fraction == 0.05);
+    assert_string_equal(m.rows[1].status, "n/a:needs a 1x1 kernel");
+    bench_rows_free(&m);
+
+    /* Two runs: the mean of the middle two. */
+    assert_int_equal(median(out, a, b, NULL), 0);
+    assert_int_equal(bench_csv_read(out, &m, err, sizeof err), 0);
+    assert_true(m.rows[0].time_ms == 2.0);
+    assert_true(m.rows[0].time_min_ms == 0.9);
+    bench_rows_free(&m);
+    expect_no_temporaries();
+}
+
+/* Runs that differ in their cases or in a case's status cannot give a
+ * median; nothing is written. */
+static void test_median_needs_same_cases(void **state)
+{
+    const char *a = put("run1.csv", run1);
+    const char *fewer = put("fewer.csv", BENCH_CSV_HEADER "\n"
+                            RUN_DIRECT("1", "1", "10", "0.1"));
+    const char *other = put("other.csv", BENCH_CSV_HEADER "\n"
+                            RUN_DIRECT("1", "1", "10", "0.1")
+                            ROW_HEAD "fft,x,1,ok,1,1,1,1,0\n");
+    const char *failed = put("failed.csv", BENCH_CSV_HEADER "\n"
+                             ROW_HEAD "direct,,1,error:timed out,,,,,\n"
+                             RUN_NA);
+    const char *twice = put("twice.csv", BENCH_CSV_HEADER "\n" RUN_NA
+                            RUN_NA);
+    const char *out = put("med.csv", "keep me\n");
+    char *argv[] = {"merge", "--median", (char *)out, NULL};
+
+    assert_int_equal(median(out, a, fewer, NULL), 2);
+    assert_int_equal(median(out, a, other, NULL), 2);
+    assert_int_equal(median(out, a, failed, NULL), 2);
+    assert_int_equal(median(out, a, twice, NULL), 2);
+    assert_int_equal(merge_main(3, argv), 2);
+    expect_untouched(out, "keep me\n");
+    expect_no_temporaries();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +438,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_orphan_phases_dropped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_median_of_runs, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_median_needs_same_cases,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests_name("merge", tests, NULL, NULL);
