@@ -395,7 +395,8 @@ static int find_case(const bench_rows *t, const bench_row *r)
 }
 
 /* Where row r of run i breaks the rule of a median: the first run's
- * cases, once each, with the same status. 0, or -1 after a message. */
+ * cases, once each, with the same status and implementation (auto's
+ * pick included). 0, or -1 after a message. */
 static int check_case(char **paths, const bench_rows *t, int i, int r)
 {
     const bench_row *row = &t[i].rows[r];
@@ -420,6 +421,14 @@ static int check_case(char **paths, const bench_rows *t, int i, int r)
                     "measured alike in every run", paths[i], r + 2,
                     k.layer, k.algo, k.threads, row->status,
                     t[0].rows[at].status, paths[0], at + 2);
+        return -1;
+    }
+    if (strcmp(t[0].rows[at].impl, row->impl) != 0) {
+        bench_error("%s:%d: layer '%s', algo '%s', threads %d ran '%s' "
+                    "here, '%s' at %s:%d; a median needs the same "
+                    "implementation in every run", paths[i], r + 2,
+                    k.layer, k.algo, k.threads, row->impl,
+                    t[0].rows[at].impl, paths[0], at + 2);
         return -1;
     }
     return 0;

@@ -33,9 +33,10 @@
  * row of the first input, with the median of the inputs' time_ms (the
  * mean of the middle two for an even count), the smallest time_min_ms,
  * and gflops and peak_fraction at that median. Every input must hold
- * the same cases, each once and with the same status, in any order;
- * otherwise nothing is written and the message names the place. Phases
- * tables are not combined: an old OUT.phases.csv is removed.
+ * the same cases, each once and with the same status and implementation
+ * (auto's pick included), in any order; otherwise nothing is written
+ * and the message names the place. Phases tables are not combined: an
+ * old OUT.phases.csv is removed.
  *
  * Exit status: 0; 1 if writing failed; 2 for bad input.
  */

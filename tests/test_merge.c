@@ -397,8 +397,8 @@ static void test_median_of_runs(void **state)
     expect_no_temporaries();
 }
 
-/* Runs that differ in their cases or in a case's status cannot give a
- * median; nothing is written. */
+/* Runs that differ in their cases, or in a case's status or
+ * implementation, cannot give a median; nothing is written. */
 static void test_median_needs_same_cases(void **state)
 {
     const char *a = put("run1.csv", run1);
@@ -412,6 +412,9 @@ static void test_median_needs_same_cases(void **state)
                              RUN_NA);
     const char *twice = put("twice.csv", BENCH_CSV_HEADER "\n" RUN_NA
                             RUN_NA);
+    const char *impl = put("impl.csv", BENCH_CSV_HEADER "\n"
+                           ROW_HEAD "direct,other,1,ok,1,1,10,0.1,100\n"
+                           RUN_NA);
     const char *out = put("med.csv", "keep me\n");
     char *argv[] = {"merge", "--median", (char *)out, NULL};
 
@@ -419,6 +422,7 @@ static void test_median_needs_same_cases(void **state)
     assert_int_equal(median(out, a, other, NULL), 2);
     assert_int_equal(median(out, a, failed, NULL), 2);
     assert_int_equal(median(out, a, twice, NULL), 2);
+    assert_int_equal(median(out, a, impl, NULL), 2);
     assert_int_equal(merge_main(3, argv), 2);
     expect_untouched(out, "keep me\n");
     expect_no_temporaries();
