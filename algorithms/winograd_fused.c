@@ -7,8 +7,11 @@
  * V (all its channels, a few KiB) stays in L1, and for each output
  * channel the kernel sums the products for 8 tiles at a time in registers
  * and transforms them at once, writing the span's output rows of that
- * channel in order. Only the AVX2 kernels have it; the portable ones run
- * every layer through blocks.
+ * channel in order (in streaming stores where the rows cover whole
+ * cache lines). Only the AVX2 kernels have it; the portable ones run
+ * every layer through blocks. On VGG conv1_1 (1 thread, Xeon Emerald
+ * Rapids) F(4x4) runs 1.2-1.4x oneDNN's time in bench when the machine
+ * is quiet; F(2x2) about 0.95x, F(6x6) 0.8x.
  */
 #include "winograd.h"
 
