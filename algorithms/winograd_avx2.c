@@ -665,13 +665,15 @@ INLINE void fused_rows(const fused_job *jb, const __m256 *t,
  * TODO: on conv1_1 the column pass bounds this path (with the row pass
  * and the stores taken out it ran no faster): per job (8 tiles, one
  * output channel) 108 product FMAs and 72 of the transforms' 120 FP
- * operations, about 160 cycles a job where the FMA ports allow ~115.
+ * operations, about 160 cycles a job where two FP ports allow ~115.
  * Not the loads here: without U's broadcasts it ran 2-3% faster (27% on
  * the Zen 4, which was load-bound); one register per A^T coefficient
- * shared by both jobs (not a load folded into each FMA) ran 6% slower;
- * spans of 16-32 tiles (V of 7-14 KiB, not 24) ran the same. What is
- * left is fewer FP operations per output, which the tile sizes trade
- * (F(4x4): 14.9 per output and lane, F(6x6): 15.1, F(4x6): 14.5).
+ * shared by both jobs (not a load folded into each FMA) ran 6% slower,
+ * the column loop unrolled 18% slower; spans of 16-32 tiles (V of 7-14
+ * KiB, not 24) ran the same. What is left is fewer FP operations per
+ * output, which the tile sizes barely change (counted per output of a
+ * tile, each operation on 8 tiles, at C = 3: F(4x4) 14.3, F(6x6) 14.7,
+ * F(4x6) 14.0, F(2x2) 18.0).
  */
 INLINE void fused_jobs(const fused_job *jb, const __m256 c[][3],
                        int64_t rows, int64_t ldy, const int a, const int m,
