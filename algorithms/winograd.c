@@ -571,15 +571,23 @@ static conv_status wino_set_weights(const conv_ctx *ctx, void *state,
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
     for (int64_t k = 0; k < d->k; k++) {
         int64_t g = k / q->kg, kk = k % q->kg;
-        float *ug = st->u + (size_t)g * q->npts * per_point
-                    + (size_t)(kk / WINO_MR) * q->cg * WINO_MR + kk % WINO_MR;
+        float *ug = st->u + (size_t)g * q->npts * per_point;
+        size_t ld = per_point, cs = WINO_MR;
 
+        /* The fused path reads one channel's U at a time: U[k][xi][c]. */
+        if (q->fused) {
+            ug += (size_t)kk * q->npts * q->cg;
+            ld = (size_t)q->cg;
+            cs = 1;
+        } else {
+            ug += (size_t)(kk / WINO_MR) * q->cg * WINO_MR + kk % WINO_MR;
+        }
         for (int64_t c = 0; c < q->cg; c++) {
             double u[WINO_ALPHA_MAX][WINO_ALPHA_MAX];
 
             filter_transform(&w, wt + (k * q->cg + c) * 9, u);
             for (int xi = 0; xi < q->npts; xi++)
-                ug[xi * per_point + c * WINO_MR] =
+                ug[xi * ld + c * cs] =
                     (float)u[xi / q->alpha][xi % q->alpha];
         }
     }

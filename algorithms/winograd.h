@@ -16,7 +16,9 @@
  *   U[g][xi][kb][c][WINO_MR]  transformed weights, output channels packed
  *                 WINO_MR at a time (k = kb*WINO_MR + r; rows past K/G
  *                 are zero), so the multiply broadcasts WINO_MR weights
- *                 per channel.
+ *                 per channel. Plans on the fused path lay each group's
+ *                 U out as U[k][xi][c] instead (one output channel's
+ *                 weights together, as its jobs read them).
  */
 #ifndef CONV_WINOGRAD_H
 #define CONV_WINOGRAD_H

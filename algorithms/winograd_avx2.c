@@ -2,13 +2,15 @@
  * The Winograd kernels for AVX2 + FMA: transforms on 8 tiles at once (one
  * tile per lane; each lane reads and writes its tile by rows, and 8x8
  * transposes move between rows of a tile and lanes), and the multiply as
- * a register-tiled product of WINO_MR output channels by 16 tiles.
+ * a register-tiled product of WINO_MR output channels by 16 tiles; and
+ * the fused path's kernels (few input channels, winograd_fused.c).
  * Chosen at run time by winograd.c.
  */
 #include "winograd.h"
 
 #include <assert.h>
 #include <immintrin.h>
+#include <stdint.h>
 #include <string.h>
 
 #define INLINE static inline __attribute__((always_inline))
@@ -347,10 +349,26 @@ static void output_avx2(const wino_geom *q, const wino_block *b, int64_t k,
 /* ---- The fused path (few input channels) ----------------------------- */
 
 /*
+ * The tile of lane l in its lane group. For m = 2 and 4 the lanes hold
+ * the tiles in the order that lets fused_store_row interleave them
+ * without crossing the vectors' 128-bit halves (low half: tiles 0, 2, 4,
+ * 6 for m = 4); for m = 6 in order.
+ */
+INLINE int fused_lane_tile(int l, const int m)
+{
+    if (m == 4)
+        return l % 4 * 2 + l / 4;
+    if (m == 2)
+        return (l & 1) + (l >> 2 & 1) * 2 + (l >> 1 & 1) * 4;
+    return l;
+}
+
+/*
  * Lane group gx of span s, channel c: lane l reads the alpha x alpha
- * tile from column l*m of the input rows the tile row covers (8 floats
- * per lane and row; a transpose turns them into lanes), or, where that
- * would leave the readable input, from a zero-padded copy of the row.
+ * tile from column fused_lane_tile(l)*m of the input rows the tile row
+ * covers (8 floats per lane and row; a transpose turns them into lanes),
+ * or, where that would leave the readable input, from a zero-padded copy
+ * of the row.
  */
 INLINE void fused_gather(const wino_geom *q, const wino_span *s, int64_t gx,
                          int64_t c, const float *x, __m256 *dt, const int a,
@@ -381,7 +399,7 @@ INLINE void fused_gather(const wino_geom *q, const wino_span *s, int64_t gx,
             src = patch;
         }
         for (int l = 0; l < WINO_LANES; l++)
-            r[l] = _mm256_loadu_ps(src + l * m);
+            r[l] = _mm256_loadu_ps(src + fused_lane_tile(l, m) * m);
         transpose8(r);
         for (int j = 0; j < a; j++)
             dt[i * a + j] = r[j];
@@ -455,36 +473,37 @@ static void fused_input_avx2(const wino_geom *q, const wino_span *s,
         fused_input_tiles(q, s, x, v, 8, 6);
 }
 
-/* out[0..m) = lanes' rows interleaved, lane l's m values from l*m, for
- * the output row y[0..m) (lane l of y[j]: tile l's column j). */
+/* out[0..m) = the lanes' rows interleaved (lane l of y[j]: column j of
+ * tile fused_lane_tile(l)), out[i] the outputs 8*i to 8*i + 7 of the
+ * row: unpacks and shuffles inside the 128-bit halves (8 per row for
+ * m = 4, where a full transpose took 12). */
 INLINE void interleave(const __m256 *y, __m256 *out, const int m)
 {
     __m256 lo = _mm256_unpacklo_ps(y[0], y[1]);
     __m256 hi = _mm256_unpackhi_ps(y[0], y[1]);
 
     if (m == 2) {
-        out[0] = _mm256_permute2f128_ps(lo, hi, 0x20);
-        out[1] = _mm256_permute2f128_ps(lo, hi, 0x31);
+        out[0] = lo;
+        out[1] = hi;
     } else {
         __m256 lo2 = _mm256_unpacklo_ps(y[2], y[3]);
         __m256 hi2 = _mm256_unpackhi_ps(y[2], y[3]);
-        __m256 t0 = _mm256_shuffle_ps(lo, lo2, _MM_SHUFFLE(1, 0, 1, 0));
-        __m256 t1 = _mm256_shuffle_ps(lo, lo2, _MM_SHUFFLE(3, 2, 3, 2));
-        __m256 t2 = _mm256_shuffle_ps(hi, hi2, _MM_SHUFFLE(1, 0, 1, 0));
-        __m256 t3 = _mm256_shuffle_ps(hi, hi2, _MM_SHUFFLE(3, 2, 3, 2));
 
-        out[0] = _mm256_permute2f128_ps(t0, t1, 0x20);
-        out[1] = _mm256_permute2f128_ps(t2, t3, 0x20);
-        out[2] = _mm256_permute2f128_ps(t0, t1, 0x31);
-        out[3] = _mm256_permute2f128_ps(t2, t3, 0x31);
+        out[0] = _mm256_shuffle_ps(lo, lo2, _MM_SHUFFLE(1, 0, 1, 0));
+        out[1] = _mm256_shuffle_ps(lo, lo2, _MM_SHUFFLE(3, 2, 3, 2));
+        out[2] = _mm256_shuffle_ps(hi, hi2, _MM_SHUFFLE(1, 0, 1, 0));
+        out[3] = _mm256_shuffle_ps(hi, hi2, _MM_SHUFFLE(3, 2, 3, 2));
     }
 }
 
-/* A row of a lane group's tiles, o[j] per lane, to the `cols` outputs
- * from p: lane l's m values go to p + l*m. F(6x6) goes through a
- * transpose, a row of 6 per lane. */
+/*
+ * A row of a lane group's tiles, o[j] per lane, to the `cols` outputs
+ * from p: lane l's m values go to p + fused_lane_tile(l)*m. F(6x6) goes
+ * through a transpose, a row of 6 per lane. `stream`: the row is whole
+ * and 32-byte aligned, and goes out in streaming stores.
+ */
 INLINE void fused_store_row(const __m256 *o, float *p, int64_t cols,
-                            const int m)
+                            int stream, const int m)
 {
     __m256 r[WINO_LANES];
     float stage[WINO_LANES * 6 + WINO_LANES];
@@ -500,6 +519,10 @@ INLINE void fused_store_row(const __m256 *o, float *p, int64_t cols,
                 store_row(dst + l * m, r[l], m, m);
             else
                 _mm256_storeu_ps(dst + l * m, r[l]);
+    } else if (stream) {
+        interleave(o, r, m);
+        for (int j = 0; j < m; j++)
+            _mm256_stream_ps(p + j * WINO_LANES, r[j]);
     } else {
         interleave(o, r, m);
         for (int j = 0; j < m; j++)
@@ -512,9 +535,11 @@ INLINE void fused_store_row(const __m256 *o, float *p, int64_t cols,
 /*
  * y[i*ys] = (A^T x)[i] for i < m from x[j*xs], j < alpha, through the
  * pair sums and differences (c[i][k]: wino_geom.at_pair, broadcast).
- * Rows 1..m-1 get b added (their sums start at it); row 0 is x[0]
- * plus pair sums, so x[0] must carry b there itself. Only row 0 reads
- * x[0] (the point 0 column of A^T is (1, 0, ..., 0)).
+ * Only row 0 reads x[0] and only row m-1 reads x[alpha-1] (A^T's columns
+ * of points 0 and infinity are (1, 0, ..., 0) and (0, ..., 0, 1)), so
+ * those rows start their sums at them and x[0], x[alpha-1] must carry
+ * b there themselves; the rows between start at b. That saves the add
+ * of x[alpha-1] (12 operations for m = 4, where 13 were).
  */
 INLINE void at_pairs(const __m256 *x, int xs, __m256 *y, int ys,
                      const __m256 c[][3], __m256 b, const int a,
@@ -534,12 +559,11 @@ INLINE void at_pairs(const __m256 *x, int xs, __m256 *y, int ys,
         if (i == 0)
             acc = _mm256_add_ps(x[0], pr[0]);
         else
-            acc = _mm256_fmadd_ps(c[i][0], pr[0], b);
+            acc = _mm256_fmadd_ps(c[i][0], pr[0],
+                                  i == m - 1 ? x[(a - 1) * xs] : b);
         for (int k = 1; k < np; k++)
             acc = i == 0 ? _mm256_add_ps(acc, pr[k])
                          : _mm256_fmadd_ps(c[i][k], pr[k], acc);
-        if (i == m - 1)
-            acc = _mm256_add_ps(acc, x[(a - 1) * xs]);
         y[i * ys] = acc;
     }
 }
@@ -555,37 +579,37 @@ enum { FUSED_GROUPS, FUSED_CHANNELS, FUSED_ONE };
 /* One job: where its operands are and where its tile row goes. */
 typedef struct fused_job {
     const float *v;             /* V of the lane group: [c][xi][8] */
-    const float *u;             /* U of the channel at point 0, channel 0 */
+    const float *u;             /* U of the output channel: [xi][c] */
     float *y;                   /* the tiles' first output */
     float *pf;                  /* the place to prefetch for writing */
+    int stream;                 /* rows go out in streaming stores */
     int64_t cols;               /* live outputs of each row from y */
     __m256 b;                   /* the channel's bias */
 } fused_job;
 
 /*
  * Column j of T = A^T M for the jobs: the column's M summed over the nc
- * channels in registers (pp floats of U from one point to the next),
- * then its A^T pass into t[s*a*a + i*a + j] for job s. Column 0 gets
- * the bias in every row (M[0][0] starts at it, at_pairs adds it to the
- * other rows); the others get 0.
+ * channels in registers, then its A^T pass into t[s*a*a + i*a + j] for
+ * job s. Columns 0 and alpha-1 get the bias in every row (M's points 0
+ * and alpha-1 of the column start at it, at_pairs adds it to the rows
+ * between); the others get 0.
  */
-INLINE void fused_column(const fused_job *jb, size_t pp,
-                         const __m256 c[][3], __m256 *t, int j,
-                         const int a, const int m, const int nc,
-                         const int mode)
+INLINE void fused_column(const fused_job *jb, const __m256 c[][3],
+                         __m256 *t, int j, const int a, const int m,
+                         const int nc, const int mode)
 {
     const int nj = mode == FUSED_ONE ? 1 : 2;
     __m256 col[2][WINO_ALPHA_MAX], b[2];
 
     for (int s = 0; s < nj; s++)
-        b[s] = j ? _mm256_setzero_ps() : jb[s].b;
+        b[s] = j == 0 || j == a - 1 ? jb[s].b : _mm256_setzero_ps();
 #pragma GCC unroll 8
     for (int i = 0; i < a; i++) {
         int xi = i * a + j;
 
 #pragma GCC unroll 8
         for (int ch = 0; ch < nc; ch++) {
-            size_t ou = xi * pp + ch * WINO_MR;
+            size_t ou = (size_t)(xi * nc + ch);
             size_t ov = (size_t)(ch * a * a + xi) * WINO_LANES;
             __m256 w[2], p[2];
 
@@ -598,7 +622,7 @@ INLINE void fused_column(const fused_job *jb, size_t pp,
             for (int s = 0; s < nj; s++)
                 if (ch > 0)
                     col[s][i] = _mm256_fmadd_ps(w[s], p[s], col[s][i]);
-                else if (i == 0)
+                else if (i == 0 || i == a - 1)
                     col[s][i] = _mm256_fmadd_ps(w[s], p[s], b[s]);
                 else
                     col[s][i] = _mm256_mul_ps(w[s], p[s]);
@@ -611,8 +635,8 @@ INLINE void fused_column(const fused_job *jb, size_t pp,
 /*
  * Y = T A + b for the jobs, a row at a time, each row stored as it is
  * made (rows [0, rows) of the tiles, ldy floats apart). The bias costs
- * no operation: T's column 0 carries it into Y's column 0, the others
- * start their sums at it.
+ * no operation: T's columns 0 and alpha-1 carry it into Y's columns 0
+ * and m-1, the others start their sums at it.
  */
 INLINE void fused_rows(const fused_job *jb, const __m256 *t,
                        const __m256 c[][3], int64_t rows, int64_t ldy,
@@ -625,38 +649,44 @@ INLINE void fused_rows(const fused_job *jb, const __m256 *t,
             __m256 o[WINO_ALPHA_MAX];
 
             at_pairs(t + s * a * a + i * a, 1, o, 1, c, jb[s].b, a, m);
-            fused_store_row(o, jb[s].y + i * ldy, jb[s].cols, m);
+            fused_store_row(o, jb[s].y + i * ldy, jb[s].cols,
+                            jb[s].stream, m);
         }
 }
 
 /*
- * The jobs: products, both transforms, the bias, the stores. The writes
- * of a job's rows are asked for (two planes on) after its column pass:
- * asked for before it they slowed its loads, asked for after each row's
- * stores they came too late (both 4-10% slower on VGG conv1_1).
- * TODO: on VGG conv1_1 (Zen 4, 1 thread) this path is bound by vector
- * loads, not by the stores of y: each product is an FMA with a load of
- * V plus half a broadcast of U (1.5 loads per FMA; with the broadcasts
- * taken out it ran 27% faster, with y's stores sent to an L1 buffer
- * only 10-15% faster, streaming stores were slower). It runs 0.88-1.0x
- * oneDNN in bench on a shared machine. Fewer loads need V reused across
- * output channels in registers, i.e. a products block (2-3 channels x
- * 3-4 lane groups per point) into a small M in L1 before the
- * transforms: tried with 2 x 4, GCC's register allocation added 40%
- * instructions (register copies) and it ran slower.
+ * The jobs: products, both transforms, the bias, the stores. Rows that
+ * cover whole cache lines go out in streaming stores (fused_stream):
+ * on VGG conv1_1 (Xeon Emerald Rapids, 1 thread) sending them to an L1
+ * buffer instead was only 3-5% faster, so the 12.8 MB of y is hidden.
+ * The writes of other jobs' rows are asked for (two planes on) after
+ * the column pass: asked for before it they slowed its loads, after
+ * each row's stores they came too late (both 4-10% slower on a Zen 4).
+ * TODO: on conv1_1 the column pass bounds this path (with the row pass
+ * and the stores taken out it ran no faster): per job (8 tiles, one
+ * output channel) 108 product FMAs and 72 of the transforms' 120 FP
+ * operations, about 160 cycles a job where two FP ports allow ~115.
+ * Not the loads here: without U's broadcasts it ran 2-3% faster (27% on
+ * the Zen 4, which was load-bound); one register per A^T coefficient
+ * shared by both jobs (not a load folded into each FMA) ran 6% slower,
+ * the column loop unrolled 18% slower; spans of 16-32 tiles (V of 7-14
+ * KiB, not 24) ran the same. What is left is fewer FP operations per
+ * output, which the tile sizes barely change (counted per output of a
+ * tile, each operation on 8 tiles, at C = 3: F(4x4) 14.3, F(6x6) 14.7,
+ * F(4x6) 14.0, F(2x2) 18.0).
  */
-INLINE void fused_jobs(const fused_job *jb, size_t pp, const __m256 c[][3],
+INLINE void fused_jobs(const fused_job *jb, const __m256 c[][3],
                        int64_t rows, int64_t ldy, const int a, const int m,
                        const int nc, const int mode)
 {
     __m256 t[2 * WINO_ALPHA_MAX * WINO_ALPHA_MAX];
 
     for (int j = 0; j < a; j++)
-        fused_column(jb, pp, c, t, j, a, m, nc, mode);
+        fused_column(jb, c, t, j, a, m, nc, mode);
     for (int s = 0; s < (mode == FUSED_ONE ? 1 : 2); s++)
         for (int i = 0; i < m && i < rows; i++)
             for (int f = 0; f < WINO_LANES * m; f += 16)
-                if (f < jb[s].cols)
+                if (!jb[s].stream && f < jb[s].cols)
                     __builtin_prefetch(jb[s].pf + i * ldy + f, 1, 3);
     fused_rows(jb, t, c, rows, ldy, a, m, mode);
 }
@@ -667,6 +697,20 @@ typedef struct fused_out {
     float *y0;
     int64_t plane, rows;
 } fused_out;
+
+/*
+ * Whether a job's rows go out in streaming stores: where each row is
+ * whole and covers whole cache lines (64-byte aligned rows of 8*m
+ * floats, m = 2 or 4). Partial lines would make them far slower: rows
+ * 16 bytes off a line ran 3.5x slower than plain stores on VGG conv1_1.
+ */
+INLINE int fused_stream(const float *y, int64_t ldy, int64_t cols,
+                        const int m)
+{
+    uintptr_t at = (uintptr_t)y | (uintptr_t)ldy * sizeof(float);
+
+    return m < 6 && cols == WINO_LANES * m && at % 64 == 0;
+}
 
 /* Job of lane group gx of span s, channel k of its group. */
 INLINE fused_job fused_job_at(const wino_geom *q, const wino_span *s,
@@ -683,17 +727,19 @@ INLINE fused_job fused_job_at(const wino_geom *q, const wino_span *s,
     lanes = lanes < WINO_LANES ? lanes : WINO_LANES;
     jb.cols = cols < lanes * m ? cols : lanes * m;
     jb.v = v + gx * nc * a * a * WINO_LANES;
-    jb.u = u + k / WINO_MR * q->cg * WINO_MR + k % WINO_MR;
+    jb.u = u + k * a * a * nc;
     jb.y = fo->y0 + k * fo->plane + ox;
     jb.pf = jb.y + ahead;
+    jb.stream = fused_stream(jb.y, q->d->q, jb.cols, m);
     jb.b = _mm256_set1_ps(bias[s->g * q->kg + k]);
     return jb;
 }
 
 /*
  * Output channels in pairs; for each, its lane groups in pairs, then an
- * odd one for both channels of the pair. Each job asks for the place
- * it writes two planes on (the next pair's), where the stores miss.
+ * odd one for both channels of the pair. Each job not streamed asks for
+ * the place it writes two planes on (the next pair's), where the stores
+ * miss; the streaming stores are fenced once the span is done.
  */
 INLINE void fused_output_tiles(const wino_geom *q, const wino_span *s,
                                const float *u, const float *v,
@@ -701,7 +747,6 @@ INLINE void fused_output_tiles(const wino_geom *q, const wino_span *s,
                                const int m, const int nc)
 {
     const conv_desc *d = q->d;
-    size_t pp = (size_t)q->nkb * WINO_MR * q->cg;
     int64_t oy = q->oy0 + s->ty * m;
     int64_t ngx = (s->ntx + WINO_LANES - 1) / WINO_LANES;
     int64_t odd = ngx % 2 ? ngx - 1 : -1;
@@ -724,7 +769,7 @@ INLINE void fused_output_tiles(const wino_geom *q, const wino_span *s,
                                      nc);
                 jb[1] = fused_job_at(q, s, &fo, u, v, bias, gx + 1, kk, a,
                                      m, nc);
-                fused_jobs(jb, pp, c, fo.rows, d->q, a, m, nc,
+                fused_jobs(jb, c, fo.rows, d->q, a, m, nc,
                            FUSED_GROUPS);
             }
         if (odd < 0)
@@ -733,10 +778,11 @@ INLINE void fused_output_tiles(const wino_geom *q, const wino_span *s,
             jb[kk] = fused_job_at(q, s, &fo, u, v, bias, odd, k + kk, a,
                                   m, nc);
         if (nk == 2)
-            fused_jobs(jb, pp, c, fo.rows, d->q, a, m, nc, FUSED_CHANNELS);
+            fused_jobs(jb, c, fo.rows, d->q, a, m, nc, FUSED_CHANNELS);
         else
-            fused_jobs(jb, pp, c, fo.rows, d->q, a, m, nc, FUSED_ONE);
+            fused_jobs(jb, c, fo.rows, d->q, a, m, nc, FUSED_ONE);
     }
+    _mm_sfence();
 }
 
 /* The channel count is a constant in each instance, so the products'

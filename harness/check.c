@@ -5,6 +5,7 @@
 #include "args.h"
 #include "onednn.h"
 #include "shapes.h"
+#include "timing.h"
 
 #include <math.h>
 #include <omp.h>
@@ -199,11 +200,11 @@ static int data_alloc(check_data *cd, const conv_desc *d)
 
     memset(cd, 0, sizeof *cd);
     cd->d = d;
-    cd->x = malloc(nx * sizeof(float));
-    cd->w = malloc(nw * sizeof(float));
-    cd->b = malloc((size_t)d->k * sizeof(float));
-    cd->y = malloc(ny * sizeof(float));
-    cd->y_onednn = malloc(ny * sizeof(float));
+    cd->x = bench_floats(nx);
+    cd->w = bench_floats(nw);
+    cd->b = bench_floats((size_t)d->k);
+    cd->y = bench_floats(ny);
+    cd->y_onednn = bench_floats(ny);
     cd->yref = malloc(ny * sizeof(double));
     cd->beta = malloc(ny * sizeof(double));
     if (cd->x && cd->w && cd->b && cd->y && cd->y_onednn && cd->yref

@@ -28,6 +28,16 @@ void bench_data_free(bench_data *sd)
     memset(sd, 0, sizeof *sd);
 }
 
+float *bench_floats(size_t n)
+{
+    void *p = NULL;
+
+    if (n > SIZE_MAX / sizeof(float) - 64
+        || posix_memalign(&p, 64, n * sizeof(float)) != 0)
+        return NULL;
+    return p;
+}
+
 /* Random reals in [-1, 1): timing does not depend on the values, but
  * denormals and zeros would distort it. */
 int bench_data_make(bench_data *sd, const conv_desc *d)
@@ -37,10 +47,10 @@ int bench_data_make(bench_data *sd, const conv_desc *d)
 
     memset(sd, 0, sizeof *sd);
     sd->d = d;
-    sd->x = malloc((size_t)nx * sizeof(float));
-    sd->w = malloc((size_t)nw * sizeof(float));
-    sd->b = malloc((size_t)d->k * sizeof(float));
-    sd->y = malloc((size_t)ny * sizeof(float));
+    sd->x = bench_floats((size_t)nx);
+    sd->w = bench_floats((size_t)nw);
+    sd->b = bench_floats((size_t)d->k);
+    sd->y = bench_floats((size_t)ny);
     if (!sd->x || !sd->w || !sd->b || !sd->y) {
         bench_data_free(sd);
         return -1;

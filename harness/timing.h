@@ -22,6 +22,14 @@ typedef struct bench_data {
     double *yref, *beta;     /* for the naive reference, made on demand */
 } bench_data;
 
+/*
+ * n floats (NULL if memory ran out; free() releases them) 64-byte
+ * aligned, as a framework's tensors are: plain malloc gives 16 bytes,
+ * so every other 32-byte store of a row would split a cache line, and
+ * kernels that stream whole lines (the fused Winograd path) could not.
+ */
+float *bench_floats(size_t n);
+
 /* Allocates and fills x, w and b with random reals. Returns 0 or -1. */
 int bench_data_make(bench_data *sd, const conv_desc *d);
 void bench_data_free(bench_data *sd);
