@@ -12,6 +12,10 @@
  * working set (a band's phase rows, 19 KB an output row, plus the
  * output's write misses) is suspected, not measured (no hardware
  * counters on that VM). On the Sapphire Rapids (48 KB L1) it ran 0.86x.
+ * On the Emerald Rapids guest (48 KB L1) it ran 0.75-0.87x on one thread
+ * and 0.59-0.80x on two (0.48 of the two-core peak, oneDNN 0.79): two
+ * threads on bands of 14 rows gain only about 1.25x over one; why is
+ * not measured.
  *
  * Work items are (image, band of output rows). Each copies the input
  * rows its band reads into a buffer, with the padding as zeros and each
