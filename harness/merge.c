@@ -394,6 +394,22 @@ static int find_case(const bench_rows *t, const bench_row *r)
     return -1;
 }
 
+/* Whether field `what` of row r of run i (`here`) differs from the
+ * first run's row `at` (`there`); 1 after a message. */
+static int alike(char **paths, const bench_rows *t, int i, int r, int at,
+                 const char *what, const char *here, const char *there)
+{
+    case_key k = row_key(&t[i].rows[r]);
+
+    if (strcmp(here, there) == 0)
+        return 0;
+    bench_error("%s:%d: layer '%s', algo '%s', threads %d: %s '%s' here, "
+                "'%s' at %s:%d; a median needs the same %s in every run",
+                paths[i], r + 2, k.layer, k.algo, k.threads, what, here,
+                there, paths[0], at + 2, what);
+    return 1;
+}
+
 /* Where row r of run i breaks the rule of a median: the first run's
  * cases, once each, with the same status and implementation (auto's
  * pick included). 0, or -1 after a message. */
@@ -415,23 +431,10 @@ static int check_case(char **paths, const bench_rows *t, int i, int r)
                     paths[i], r + 2, k.layer, k.algo, k.threads, paths[0]);
         return -1;
     }
-    if (strcmp(t[0].rows[at].status, row->status) != 0) {
-        bench_error("%s:%d: layer '%s', algo '%s', threads %d: status "
-                    "'%s' here, '%s' at %s:%d; a median needs the case "
-                    "measured alike in every run", paths[i], r + 2,
-                    k.layer, k.algo, k.threads, row->status,
-                    t[0].rows[at].status, paths[0], at + 2);
-        return -1;
-    }
-    if (strcmp(t[0].rows[at].impl, row->impl) != 0) {
-        bench_error("%s:%d: layer '%s', algo '%s', threads %d ran '%s' "
-                    "here, '%s' at %s:%d; a median needs the same "
-                    "implementation in every run", paths[i], r + 2,
-                    k.layer, k.algo, k.threads, row->impl,
-                    t[0].rows[at].impl, paths[0], at + 2);
-        return -1;
-    }
-    return 0;
+    return alike(paths, t, i, r, at, "status", row->status,
+                 t[0].rows[at].status)
+           || alike(paths, t, i, r, at, "implementation", row->impl,
+                    t[0].rows[at].impl) ? -1 : 0;
 }
 
 /* Every input holds exactly the first one's cases, once each, with the
