@@ -68,6 +68,9 @@ void conv_clear_reason(void);
 /* Monotonic wall-clock seconds, for profiles. */
 double conv_now(void);
 
+/* Whether this CPU (and OS) runs AVX2 and FMA: the kernels' choice. */
+int conv_cpu_avx2_fma(void);
+
 /* 64-byte aligned allocation and its release (NULL on failure or 0). */
 void *conv_alloc(size_t bytes);
 void conv_free(void *p);

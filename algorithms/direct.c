@@ -92,8 +92,7 @@ static const direct_isa *pick_isa(void)
     if (isa_choice == DIRECT_ISA_PORTABLE
         || (env != NULL && env[0] != '\0' && strcmp(env, "0") != 0))
         return &direct_isa_c;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (conv_cpu_avx2_fma())
         return &direct_isa_avx2;
     return &direct_isa_c;
 }

@@ -302,8 +302,7 @@ static void multiply_portable(const float *w, const float *x, float *y,
 
 static fft_multiply_fn pick_multiply(void)
 {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (conv_cpu_avx2_fma())
         return fft_multiply_avx2;
     return multiply_portable;
 }

@@ -84,13 +84,10 @@ static void cpu_model(char *buf, size_t n)
 void conv_tuning_machine(char *buf, size_t n)
 {
     char model[128];
-    int avx2 = 0;
 
-#if defined(__x86_64__) || defined(__i386__)
-    avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
     cpu_model(model, sizeof model);
-    snprintf(buf, n, "%s/%s/openblas-%s", model, avx2 ? "avx2" : "generic",
+    snprintf(buf, n, "%s/%s/openblas-%s", model,
+             conv_cpu_avx2_fma() ? "avx2" : "generic",
              openblas_get_corename());
     flatten(buf);
 }

@@ -482,9 +482,7 @@ static wino_kernels pick_kernels(void)
 {
     wino_kernels k = kernels_portable;
 
-    __builtin_cpu_init();
-    if (!force_portable && __builtin_cpu_supports("avx2")
-        && __builtin_cpu_supports("fma"))
+    if (!force_portable && conv_cpu_avx2_fma())
         k = wino_kernels_avx2;
     return k;
 }

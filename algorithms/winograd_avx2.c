@@ -519,14 +519,13 @@ INLINE void fused_store_row(const __m256 *o, float *p, int64_t cols,
                 store_row(dst + l * m, r[l], m, m);
             else
                 _mm256_storeu_ps(dst + l * m, r[l]);
-    } else if (stream) {
-        interleave(o, r, m);
-        for (int j = 0; j < m; j++)
-            _mm256_stream_ps(p + j * WINO_LANES, r[j]);
     } else {
         interleave(o, r, m);
         for (int j = 0; j < m; j++)
-            _mm256_storeu_ps(dst + j * WINO_LANES, r[j]);
+            if (stream)
+                _mm256_stream_ps(dst + j * WINO_LANES, r[j]);
+            else
+                _mm256_storeu_ps(dst + j * WINO_LANES, r[j]);
     }
     if (!full)
         memcpy(p, stage, (size_t)cols * sizeof(float));

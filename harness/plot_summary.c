@@ -44,20 +44,25 @@ static void set_charts(FILE *f, const plot_set *s, const plot_drawn *d)
     }
 }
 
-/* The row of algorithm a on layer l; a < 0: the fastest of ours. */
-static const bench_row *pick(const plot_set *s, int l, int a)
+/* The fastest of ours on layer l other than algorithm `not` (-1: any). */
+static const bench_row *fastest(const plot_set *s, int l, int not)
 {
     const bench_row *best = NULL;
 
-    if (a >= 0)
-        return plot_ok_cell(s, l, a);
     for (int i = 0; i < s->nalgos; i++) {
-        const bench_row *r = plot_ok_cell(s, l, s->algos[i]);
+        const bench_row *r = s->algos[i] == not ? NULL
+                             : plot_ok_cell(s, l, s->algos[i]);
         if (r && plot_is_ours(r->algo)
             && (!best || r->time_ms < best->time_ms))
             best = r;
     }
     return best;
+}
+
+/* The row of algorithm a on layer l; a < 0: the fastest of ours. */
+static const bench_row *pick(const plot_set *s, int l, int a)
+{
+    return a >= 0 ? plot_ok_cell(s, l, a) : fastest(s, l, -1);
 }
 
 static const bench_row *onednn_cell(const plot_set *s, int l)
@@ -160,21 +165,6 @@ static int algo_named(const plot_set *s, const char *name)
     return -1;
 }
 
-/* The fastest of ours on layer l other than algorithm `not`. */
-static const bench_row *fastest_other(const plot_set *s, int l, int not)
-{
-    const bench_row *best = NULL;
-
-    for (int i = 0; i < s->nalgos; i++) {
-        const bench_row *r = s->algos[i] == not ? NULL
-                             : plot_ok_cell(s, l, s->algos[i]);
-        if (r && plot_is_ours(r->algo)
-            && (!best || r->time_ms < best->time_ms))
-            best = r;
-    }
-    return best;
-}
-
 /* "auto -> ALGO (why): ..." names the algorithm auto ran: ALGO. */
 static void auto_ran(FILE *f, const char *impl)
 {
@@ -207,7 +197,7 @@ static void auto_table(FILE *f, const plot_set *s)
     for (int i = 0; i < s->nlayers; i++) {
         int l = s->layers[i];
         const bench_row *r = plot_ok_cell(s, l, a);
-        const bench_row *o = fastest_other(s, l, a);
+        const bench_row *o = fastest(s, l, a);
 
         if (!r || !o)
             continue;
