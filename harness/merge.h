@@ -37,6 +37,8 @@
  * (auto's pick included), in any order; otherwise nothing is written
  * and the message names the place. Phases tables are not combined: an
  * old OUT.phases.csv is removed.
+ * TODO: `bench --rounds N` could run the N runs itself and end with this
+ * merge; until then the README shows the loop.
  *
  * Exit status: 0; 1 if writing failed; 2 for bad input.
  */
