@@ -310,6 +310,8 @@ static size_t direct_workspace(const conv_desc *d, int threads)
         return direct_1x1_workspace(d, threads);
     if (direct_rows_applies(d))
         return direct_rows_workspace(d, threads);
+    if (direct_dw_applies(d))
+        return direct_dw_workspace(d, threads);
     layout_init(&l, d, threads);
     if (!layout_floats(&l, d, &f) || f.band_x > SIZE_MAX - f.band_y
         || !conv_mul_size(f.band_x + f.band_y, (size_t)threads, &own)
@@ -353,6 +355,7 @@ static conv_status direct_create(const conv_ctx *ctx, void **state)
     pl->d = d;
     pl->nchw_1x1 = direct_1x1_applies(d);
     pl->nchw_rows = !pl->nchw_1x1 && direct_rows_applies(d);
+    pl->nchw_dw = !pl->nchw_1x1 && !pl->nchw_rows && direct_dw_applies(d);
     pl->threads = ctx->threads;
     layout_init(&pl->lay, d, ctx->threads);
     layout_floats(&pl->lay, d, &pl->ws);
@@ -366,15 +369,18 @@ static conv_status direct_create(const conv_ctx *ctx, void **state)
         return conv_fail(CONV_ENOMEM, "direct: cannot allocate %zu packed "
                          "weights", wfloats);
     }
-    pl->off = pl->nchw_rows ? conv_alloc((size_t)(d->c * d->r * d->s)
-                                         * sizeof *pl->off) : NULL;
-    if (pl->nchw_rows && pl->off == NULL) {
+    if (pl->nchw_rows || pl->nchw_dw)
+        pl->off = conv_alloc((size_t)((pl->nchw_rows ? d->c : 1) * d->r
+                                      * d->s) * sizeof *pl->off);
+    if ((pl->nchw_rows || pl->nchw_dw) && pl->off == NULL) {
         direct_destroy(pl);
         return conv_fail(CONV_ENOMEM, "direct: cannot allocate tap "
                          "offsets");
     }
     if (pl->nchw_rows)
         direct_rows_offsets(d, ctx->threads, pl->off);
+    if (pl->nchw_dw)
+        direct_dw_offsets(d, pl->off);
     if (runs_build(&pl->lay.rows) != CONV_OK
         || runs_build(&pl->lay.cols) != CONV_OK) {
         direct_destroy(pl);
@@ -391,6 +397,8 @@ static conv_status direct_set_weights(const conv_ctx *ctx, void *state,
 
     if (pl->nchw_1x1 || pl->nchw_rows)
         direct_1x1_pack(pl, w, b);
+    else if (pl->nchw_dw)
+        direct_dw_pack(pl, w, b);
     else
         direct_pack_weights(pl, w, b);
     return CONV_OK;
@@ -777,6 +785,10 @@ static conv_status direct_execute(const conv_ctx *ctx, void *state,
         direct_rows_execute(pl, x, y, ws);
         return CONV_OK;
     }
+    if (pl->nchw_dw) {
+        direct_dw_execute(pl, x, y, ws, ctx->threads);
+        return CONV_OK;
+    }
     #pragma omp parallel num_threads(ctx->threads)
     {
         float *xb = shared + pl->ws.shared + (size_t)omp_get_thread_num()
@@ -811,6 +823,11 @@ static void direct_describe(const conv_ctx *ctx, const void *state,
         snprintf(buf, n, "direct %s nchw %s, tile %d oc x 24 px",
                  pl->isa->name, pl->nchw_1x1 ? "1x1" : "rows",
                  DIRECT_ROW_OC);
+        return;
+    }
+    if (pl->nchw_dw) {
+        snprintf(buf, n, "direct %s nchw depthwise, tile 32 px",
+                 pl->isa->name);
         return;
     }
     direct_ocg_blocks(l, 0, &ob0, &nb);

@@ -78,6 +78,22 @@ typedef struct direct_rows {
 
 #define DIRECT_ROW_OC 4   /* output channels of one rows call */
 
+/*
+ * Output rows of one channel plane of the NCHW depthwise path
+ * (direct_dw.c): for i < rows and j < q, y[i * q + j] = bias + the sum
+ * over taps t < taps, in that order, of w[t] * x[i * x_row + off[t] + j].
+ * x may be read up to the end of each row's last whole vector of 8.
+ */
+typedef struct direct_dw_plane {
+    const float *x, *w;
+    const ptrdiff_t *off;
+    float *y;
+    float bias;
+    ptrdiff_t x_row;
+    int64_t rows, q;
+    int taps;
+} direct_dw_plane;
+
 /* The kernels of one instruction set. */
 typedef struct direct_isa {
     const char *name;
@@ -96,6 +112,8 @@ typedef struct direct_isa {
                     ptrdiff_t n);
     /* The NCHW 1x1 path: one run of output channels over n pixels. */
     void (*rows)(const direct_rows *r);
+    /* The NCHW depthwise path: output rows of one plane. */
+    void (*dw_plane)(const direct_dw_plane *p);
 } direct_isa;
 
 extern const direct_isa direct_isa_avx2;
@@ -104,6 +122,8 @@ extern const direct_isa direct_isa_c;
 /* Their rows kernels (direct_1x1_avx2.c, direct_c.c). */
 void direct_rows_avx2(const direct_rows *r);
 void direct_rows_c(const direct_rows *r);
+void direct_dw_plane_avx2(const direct_dw_plane *p);
+void direct_dw_plane_c(const direct_dw_plane *p);
 
 /* The plan: geometry and blocking (direct.c), packed weights
  * (direct_pack.c). */
@@ -158,7 +178,8 @@ typedef struct direct_plan {
     direct_ws ws;        /* the workspace: shared part, then per thread */
     int nchw_1x1;        /* runs direct_1x1.c's path, without layouts */
     int nchw_rows;       /* runs direct_rows.c's path, without layouts */
-    ptrdiff_t *off;      /* direct_rows.c's tap offsets */
+    int nchw_dw;         /* runs direct_dw.c's path, without layouts */
+    ptrdiff_t *off;      /* direct_rows.c's or direct_dw.c's tap offsets */
     int threads;
 } direct_plan;
 
@@ -198,6 +219,15 @@ size_t direct_rows_workspace(const conv_desc *d, int threads);
 void direct_rows_offsets(const conv_desc *d, int threads, ptrdiff_t *off);
 void direct_rows_execute(const direct_plan *pl, const float *x, float *y,
                          float *ws);
+
+/* The NCHW depthwise path (direct_dw.c): whether it runs d, its
+ * weights (into pl->wb, pl->bb), its R*S tap offsets, and execution. */
+int direct_dw_applies(const conv_desc *d);
+size_t direct_dw_workspace(const conv_desc *d, int threads);
+void direct_dw_pack(direct_plan *pl, const float *w, const float *b);
+void direct_dw_offsets(const conv_desc *d, ptrdiff_t *off);
+void direct_dw_execute(const direct_plan *pl, const float *x, float *y,
+                       float *ws, int threads);
 
 /*
  * Which kernels plans created from now on use: DIRECT_ISA_AUTO (AVX2 +

@@ -220,9 +220,10 @@ static void tile_avx2(const direct_tile *t)
 /*
  * Depthwise: acc[j] += w[tap] * x[j][tap], lane by lane; the taps walk
  * as in taps(), one block.
- * TODO: depthwise runs at 0.2-0.4x onednn on mobilenet_v1: with 9
- * multiply-adds per output the transposes from and to NCHW dominate. A
- * kernel on NCHW planes, vectorized along the output row, needs none.
+ * TODO: depthwise layers that the NCHW path (direct_dw.c) does not take,
+ * stride 2 or rows under 32, run at 0.2-0.45x onednn on mobilenet_v1:
+ * with 9 multiply-adds per output the transposes from and to NCHW
+ * dominate.
  */
 INLINE void dw_body(const direct_tile *t, const float *x, float *y,
                     const int px)
@@ -397,4 +398,5 @@ const direct_isa direct_isa_avx2 = {
     .pack8 = pack8_avx2,
     .unpack8 = unpack8_avx2,
     .rows = direct_rows_avx2,
+    .dw_plane = direct_dw_plane_avx2,
 };

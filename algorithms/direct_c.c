@@ -161,6 +161,20 @@ void direct_rows_c(const direct_rows *r)
         }
 }
 
+/* The summation order of direct_dw_plane_avx2(), output by output. */
+void direct_dw_plane_c(const direct_dw_plane *p)
+{
+    for (int64_t i = 0; i < p->rows; i++)
+        for (int64_t j = 0; j < p->q; j++) {
+            const float *x = p->x + i * p->x_row + j;
+            float acc = p->bias;
+
+            for (int t = 0; t < p->taps; t++)
+                acc += p->w[t] * x[p->off[t]];
+            p->y[i * p->q + j] = acc;
+        }
+}
+
 const direct_isa direct_isa_c = {
     .name = "c",
     .tile = tile_c,
@@ -168,4 +182,5 @@ const direct_isa direct_isa_c = {
     .pack8 = pack8_c,
     .unpack8 = unpack8_c,
     .rows = direct_rows_c,
+    .dw_plane = direct_dw_plane_c,
 };

@@ -129,6 +129,18 @@ static const shape shapes[] = {
      1, 2, 0, 3, 0, 2, 1, 1, 1}},
     {"nchw rows, 7x1, 40 wide", {1, 8, 12, 40, 547, 7, 1,
      1, 1, 3, 0, 3, 0, 1, 1, 1}},
+    /* NCHW depthwise path (stride 1, rows of 32 outputs or more): tiles
+     * of 3 rows x 4 vectors, last vectors of 1 to 8 lanes */
+    {"nchw depthwise, 3x3, 32 wide, 2 images", {2, 5, 9, 32, 5, 3, 3,
+     1, 1, 1, 1, 1, 1, 1, 1, 5}},
+    {"nchw depthwise, 3x3 without padding, 33 wide", {1, 4, 8, 35, 4, 3, 3,
+     1, 1, 0, 0, 0, 0, 1, 1, 4}},
+    {"nchw depthwise, 5x5 dilation 2, padding beyond the reach, 38 wide",
+     {1, 3, 12, 37, 3, 5, 5, 1, 1, 5, 6, 4, 3, 2, 2, 3}},
+    {"nchw depthwise, 1x1, end padding -1, 47 wide", {1, 2, 5, 48, 2, 1, 1,
+     1, 1, 0, 0, -1, -1, 1, 1, 2}},
+    {"nchw depthwise, 3x7, 63 wide, 1 row", {1, 9, 1, 63, 9, 3, 7,
+     1, 1, 1, 3, 1, 3, 1, 1, 9}},
     {"resnet_50 res2a_branch2b at 14x14", {1, 64, 14, 14, 64, 3, 3,
      1, 1, 1, 1, 1, 1, 1, 1, 1}},
     {"resnet_50 res3a_branch2a at 14 -> 7", {1, 256, 14, 14, 128, 1, 1,
@@ -333,9 +345,32 @@ static void test_environment_switch(void **state)
     free(saved);
 }
 
+/* The depthwise shapes named "nchw depthwise" take the NCHW depthwise
+ * path; the other depthwise ones (stride 2, rows under 32) the blocked
+ * one. */
+static void test_depthwise_paths(void **state)
+{
+    int nchw = 0, blocked = 0;
+
+    for (int i = 0; i < N_SHAPES; i++) {
+        conv_desc d = test_desc(&shapes[i].geo);
+        int named = strncmp(shapes[i].name, "nchw depthwise", 14) == 0;
+
+        assert_int_equal(conv_desc_check(&d), CONV_OK);
+        if (d.c != d.groups || d.k != d.groups)
+            continue;
+        if (direct_dw_applies(&d) != named)
+            fail_msg("%s: direct_dw_applies() says %d", shapes[i].name,
+                     !named);
+        nchw += named;
+        blocked += !named;
+    }
+    assert_true(nchw >= 5 && blocked >= 2);
+}
+
 int main(void)
 {
-    static struct CMUnitTest tests[N_SHAPES + 1];
+    static struct CMUnitTest tests[N_SHAPES + 2];
 
     base_seed = test_seed(DEFAULT_SEED);
     printf("test_direct: %d shapes, seed %llu\n", N_SHAPES,
@@ -349,5 +384,7 @@ int main(void)
     }
     tests[N_SHAPES] = (struct CMUnitTest)cmocka_unit_test(
         test_environment_switch);
+    tests[N_SHAPES + 1] = (struct CMUnitTest)cmocka_unit_test(
+        test_depthwise_paths);
     return cmocka_run_group_tests_name("direct", tests, NULL, NULL) != 0;
 }
