@@ -3,16 +3,19 @@
  * measured fastest there, as `convbench tune` recorded in the tuning
  * cache (tuning.h). Without an entry, a cost model picks:
  *
- *   1. conv1x1        for 1x1 kernels (a plain SGEMM over channels);
- *   2. winograd_f4x4  for 3x3 stride 1 without dilation, with at least
+ *   1. winograd_f4x4  for 3x3 stride 1 without dilation, with at least
  *                     MIN_CHANNELS input and output channels per group and
  *                     an output of at least 4x4 (one whole tile): 4x fewer
  *                     multiplies pay for the transforms there;
- *   3. fft            for kernels of 5x5 or more, stride 1 without
+ *   2. fft            for kernels of 5x5 or more, stride 1 without
  *                     dilation, with MIN_CHANNELS channels per group: the
  *                     transforms are shared by every channel pair;
- *   4. direct         for everything else (depthwise, strided, dilated);
- *   5. im2col_gemm    last, should direct be missing.
+ *   3. direct         for everything else, 1x1 kernels included: on the
+ *                     Zen 4 conv1x1 (OpenBLAS's SGEMM) took 0-28% longer
+ *                     than direct on every ResNet-50 1x1 layer, and where
+ *                     OpenBLAS does not know the CPU (Emerald Rapids) 3x;
+ *   4. conv1x1        for 1x1 kernels, should direct be missing;
+ *   5. im2col_gemm    last.
  *
  * Each pick is taken only if it is registered and its applies() agrees;
  * else the next rule is tried, so auto never chooses a failing algorithm.
@@ -62,19 +65,17 @@ static int first_rule(const conv_desc *d)
                 && d->dil_w == 1;
     int wide = cg >= MIN_CHANNELS && kg >= MIN_CHANNELS;
 
-    if (d->r == 1 && d->s == 1)
-        return 0;
     if (plain && wide && d->r == 3 && d->s == 3 && d->p >= 4 && d->q >= 4)
-        return 1;
+        return 0;
     if (plain && wide && d->r >= 5 && d->s >= 5)
-        return 2;
-    return 3;
+        return 1;
+    return 2;
 }
 
 static const conv_algo *cost_model(const conv_desc *d)
 {
-    static const char *const rules[] = {"conv1x1", "winograd_f4x4", "fft",
-                                        "direct", "im2col_gemm"};
+    static const char *const rules[] = {"winograd_f4x4", "fft", "direct",
+                                        "conv1x1", "im2col_gemm"};
     const int nrules = (int)(sizeof rules / sizeof rules[0]);
 
     for (int i = first_rule(d); i < nrules; i++)
