@@ -119,7 +119,7 @@ typedef struct direct_isa {
 extern const direct_isa direct_isa_avx2;
 extern const direct_isa direct_isa_c;
 
-/* Their rows kernels (direct_1x1_avx2.c, direct_c.c). */
+/* Their NCHW kernels (direct_1x1_avx2.c, direct_dw_avx2.c, direct_c.c). */
 void direct_rows_avx2(const direct_rows *r);
 void direct_rows_c(const direct_rows *r);
 void direct_dw_plane_avx2(const direct_dw_plane *p);
