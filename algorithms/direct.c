@@ -288,11 +288,14 @@ static int layout_floats(const direct_layout *l, const conv_desc *d,
         || !conv_mul_size(nb * DIRECT_LANES, (size_t)(l->band * d->q),
                           &f->band_y))
         return 0;
-    f->band_x = l->band_pack ? plane : 0;
+    f->band_x = l->band_pack ? direct_whole_lines(plane) : 0;
     f->shared = 0;
-    return l->band_pack
-           || conv_mul_size(plane, (size_t)(l->images * l->groups),
-                            &f->shared);
+    if (l->band_pack)
+        return 1;
+    if (!conv_mul_size(plane, (size_t)(l->images * l->groups), &f->shared))
+        return 0;
+    f->shared = direct_whole_lines(f->shared);
+    return 1;
 }
 
 static int direct_applies(const conv_desc *d, char *why, size_t n)

@@ -78,6 +78,14 @@ typedef struct direct_rows {
 
 #define DIRECT_ROW_OC 4   /* output channels of one rows call */
 
+/* n floats rounded up to whole 64-byte cache lines: each thread's
+ * buffer in a workspace starts on a line of its own, so that no line is
+ * written by two cores. */
+static inline size_t direct_whole_lines(size_t n)
+{
+    return n > SIZE_MAX - 15 ? SIZE_MAX : (n + 15) / 16 * 16;
+}
+
 /*
  * Output rows of one channel plane of the NCHW depthwise path
  * (direct_dw.c): for i < rows and j < q, y[i * q + j] = bias + the sum

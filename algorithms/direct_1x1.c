@@ -55,7 +55,8 @@ static int64_t panel_pixels(const conv_desc *d)
 /* Each thread's panel buffer. */
 size_t direct_1x1_workspace(const conv_desc *d, int threads)
 {
-    size_t panel = (size_t)(d->c / d->groups * panel_pixels(d));
+    size_t panel = direct_whole_lines((size_t)(d->c / d->groups
+                                               * panel_pixels(d)));
 
     return panel * (size_t)threads * sizeof(float);
 }
@@ -159,13 +160,14 @@ void direct_1x1_execute(const direct_plan *pl, const float *x, float *y,
     int64_t cpg = d->c / d->groups;
     int64_t panels = (plane + panel - 1) / panel;
     int64_t items = d->n * d->groups * panels;
+    size_t per = direct_whole_lines((size_t)(cpg * panel));
 
     /* Static: each thread reads and writes the same pixels every time. */
     #pragma omp parallel for schedule(static) num_threads(threads)
     for (int64_t i = 0; i < items; i++) {
         int64_t j0 = i % panels * panel;
 
-        run_panel(pl, x, y, ws + omp_get_thread_num() * cpg * panel,
+        run_panel(pl, x, y, ws + omp_get_thread_num() * per,
                   i / (panels * d->groups), i / panels % d->groups, j0,
                   min64(panel, plane - j0));
     }

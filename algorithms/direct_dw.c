@@ -83,7 +83,8 @@ int direct_dw_applies(const conv_desc *d)
 
 size_t direct_dw_workspace(const conv_desc *d, int threads)
 {
-    return (size_t)buffer_floats(d) * (size_t)threads * sizeof(float);
+    return direct_whole_lines((size_t)buffer_floats(d)) * (size_t)threads
+           * sizeof(float);
 }
 
 /* Weights wb[c][r][s] as given, bias bb[c] (zeros without one). */
@@ -156,7 +157,8 @@ void direct_dw_execute(const direct_plan *pl, const float *x, float *y,
 
     #pragma omp parallel num_threads(threads)
     {
-        float *buf = ws + omp_get_thread_num() * nbuf;
+        float *buf = ws + omp_get_thread_num()
+                          * direct_whole_lines((size_t)nbuf);
 
         /* Every plane writes the same entries of the buffer: the
          * padding, zeroed here, stays zero. */

@@ -84,8 +84,9 @@ static int64_t band_in_rows(const conv_desc *d, int threads)
 /* Each thread's band buffer. */
 size_t direct_rows_workspace(const conv_desc *d, int threads)
 {
-    size_t band = (size_t)(d->c * band_in_rows(d, threads) * d->stride_w
-                           * phase_len(d));
+    size_t band = direct_whole_lines((size_t)(d->c
+                                              * band_in_rows(d, threads)
+                                              * d->stride_w * phase_len(d)));
 
     return band * (size_t)threads * sizeof(float);
 }
