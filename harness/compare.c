@@ -197,7 +197,7 @@ static int join(const compare_opts *o, const bench_rows *a,
 static void print_pairs(const pair *p, int n)
 {
     printf("%-40s %-14s %4s %4s %10s %10s %8s %8s  %s\n", "layer", "algo",
-           "thrA", "thrB", "A_ms", "B_ms", "B/A", "noise", "verdict");
+           "thrA", "thrB", "A_ms", "B_ms", "tA/tB", "noise", "verdict");
     for (int i = 0; i < n; i++)
         printf("%-40.40s %-14s %4d %4d %10.4g %10.4g %7.3fx %7.1f%%  %s\n",
                p[i].a->layer, p[i].a->algo, p[i].a->threads,
@@ -222,9 +222,9 @@ static void print_summary(const pair *p, int n, int na, int nb)
            count[COMPARE_SLOWER], count[COMPARE_SAME]);
     if (n == 0)
         return;
-    printf("geometric mean of B/A: %.3fx; weighted totals: A %.4g ms, "
-           "B %.4g ms, B/A %.3fx\n", exp(logsum / n), total_a, total_b,
-           total_a / total_b);
+    printf("speed of B over A (time A / time B): geometric mean %.3fx; "
+           "weighted totals A %.4g ms, B %.4g ms, %.3fx\n", exp(logsum / n),
+           total_a, total_b, total_a / total_b);
     printf("%s\n", count[COMPARE_FASTER] + count[COMPARE_SLOWER] == 0
            ? "no significant change"
            : "significant changes: see the verdicts above");

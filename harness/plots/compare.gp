@@ -6,7 +6,7 @@
 # integer), verdict.
 load plotsdir . '/common.gp'
 set title 'Speed ratio per case: ' . what
-set ylabel 'B/A = time A / time B (log scale)'
+set ylabel 'speed of B over A = time A / time B (log scale)'
 set xlabel 'case'
 set logscale y 2
 set format y '%gx'
