@@ -7,15 +7,15 @@
  * output into NCHW: this one ran conv1 4-9% faster (0.80x -> 0.86x
  * onednn, one thread, interleaved), mobilenet_v1's conv1 (3x3) 10-17%.
  *
- * TODO: on the Zen 4 (32 KB L1) conv1 runs at 0.6 of peak, 0.78x
- * onednn, while the same kernel on hot data reaches 90-97% of peak: its
- * working set (a band's phase rows, 19 KB an output row, plus the
- * output's write misses) is suspected, not measured (no hardware
- * counters on that VM). On the Sapphire Rapids (48 KB L1) it ran 0.86x.
- * On the Emerald Rapids guest (48 KB L1) it ran 0.75-0.87x on one thread
- * and 0.59-0.80x on two (0.48 of the two-core peak, oneDNN 0.79): two
- * threads on bands of 14 rows gain only about 1.25x over one; why is
- * not measured.
+ * TODO: conv1 runs at 0.83 of peak, 0.91x onednn, on the Emerald
+ * Rapids guest (one thread and two, three runs each, fifth session) and
+ * 0.91-0.95x on one thread on the Zen 4 (fourth session), while the
+ * same kernel on hot data reaches 90-97% of peak: the band copy and the
+ * output's write misses are suspected, not measured (neither VM has
+ * hardware counters). Earlier sessions measured 0.6 of peak on the
+ * Zen 4 and 0.59-0.80x on two threads on the Emerald Rapids, before
+ * each thread's buffer started on a cache line of its own; whether that
+ * change or a quieter machine made the difference is not known.
  *
  * Work items are (image, band of output rows). Each copies the input
  * rows its band reads into a buffer, with the padding as zeros and each
