@@ -118,6 +118,30 @@ static void network_table(FILE *f, const plot_set *s)
     network_line(f, s, -1, "best of ours per layer");
 }
 
+/* "auto -> ALGO (why): ..." names the algorithm auto ran: ALGO. */
+static void auto_ran(FILE *f, const char *impl)
+{
+    const char *p = strstr(impl, "-> ");
+
+    if (p == NULL) {
+        md_text(f, impl);
+        return;
+    }
+    p += 3;
+    fprintf(f, "%.*s", (int)strcspn(p, " (:|"), p);
+}
+
+/* A row's algorithm, and for auto the one it ran: "auto (direct)". */
+static void algo_name(FILE *f, const bench_row *r)
+{
+    fprintf(f, "%s", r->algo);
+    if (strcmp(r->algo, "auto") != 0 || strstr(r->impl, "-> ") == NULL)
+        return;
+    fprintf(f, " (");
+    auto_ran(f, r->impl);
+    fprintf(f, ")");
+}
+
 /* The best of ours and oneDNN's figures on one layer. */
 static void layer_line(FILE *f, const plot_set *s, int l)
 {
@@ -127,10 +151,12 @@ static void layer_line(FILE *f, const plot_set *s, int l)
     fprintf(f, "| ");
     md_text(f, pl->label);
     fprintf(f, " | %d | ", pl->count);
-    if (r)
-        fprintf(f, "%s | %.3f | %.1f | ", r->algo, r->time_ms, r->gflops);
-    else
+    if (r) {
+        algo_name(f, r);
+        fprintf(f, " | %.3f | %.1f | ", r->time_ms, r->gflops);
+    } else {
         fprintf(f, "none ran | - | - | ");
+    }
     if (r && r->peak_fraction > 0)
         fprintf(f, "%.0f%% | ", 100 * r->peak_fraction);
     else
@@ -163,19 +189,6 @@ static int algo_named(const plot_set *s, const char *name)
         if (strcmp(s->m->algos[s->algos[i]], name) == 0)
             return s->algos[i];
     return -1;
-}
-
-/* "auto -> ALGO (why): ..." names the algorithm auto ran: ALGO. */
-static void auto_ran(FILE *f, const char *impl)
-{
-    const char *p = strstr(impl, "-> ");
-
-    if (p == NULL) {
-        md_text(f, impl);
-        return;
-    }
-    p += 3;
-    fprintf(f, "%.*s", (int)strcspn(p, " (:|"), p);
 }
 
 /* Whether auto is within AUTO_NEAR of the fastest other algorithm. */

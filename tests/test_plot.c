@@ -279,7 +279,9 @@ static void test_replaces_earlier_run(void **state)
 /*
  * auto against the fastest of the others: on a it ran im2col_gemm, 4%
  * slower than the im2col_gemm row (within 5%); on b it ran direct, 20%
- * slower than direct (not within). onednn is not one of ours.
+ * slower than direct (not within); on c it ran direct, 3% faster than
+ * the direct row (within), so it is the best of ours there. onednn is
+ * not one of ours.
  */
 static const char *const auto_table_rows[] = {
     BENCH_CSV_HEADER,
@@ -292,6 +294,10 @@ static const char *const auto_table_rows[] = {
     "au,net:b,1,mb1_ic8ih8oc8oh8kh1,auto,"
     "\"auto -> direct (cost model): d\",1,ok,6,6,1,0.1,0",
     "au,net:b,1,mb1_ic8ih8oc8oh8kh1,onednn,jit,1,ok,0.5,0.5,1,0.1,0",
+    "au,net:c,1,mb1_ic8ih16oc8oh8kh1sh2,direct,d,1,ok,3,3,1,0.1,0",
+    "au,net:c,1,mb1_ic8ih16oc8oh8kh1sh2,auto,"
+    "\"auto -> direct (tuned): d\",1,ok,2.91,2.9,2,0.2,0",
+    "au,net:c,1,mb1_ic8ih16oc8oh8kh1sh2,onednn,jit,1,ok,0.5,0.5,1,0.1,0",
 };
 
 static void test_summary_auto(void **state)
@@ -312,8 +318,17 @@ static void test_summary_auto(void **state)
     assert_line(at, "| a | 2 | im2col_gemm | 1.040 | im2col_gemm | 1.000 | "
                     "1.040x |");
     assert_line(at, "| b | 1 | direct | 6.000 | direct | 5.000 | 1.200x |");
-    assert_non_null(strstr(at, "auto within 5% of the fastest other on 1 "
-                               "of 2 layers."));
+    assert_line(at, "| c | 1 | direct | 2.910 | direct | 3.000 | 0.970x |");
+    assert_non_null(strstr(at, "auto within 5% of the fastest other on 2 "
+                               "of 3 layers."));
+
+    /* The per-layer table names what auto ran where auto is fastest. */
+    at = strstr(md, "### Per layer");
+    assert_non_null(at);
+    assert_line(at, "| a | 2 | im2col_gemm | 1.000 | 1.0 | 10% | 0.500 | "
+                    "jit | 0.50x |");
+    assert_line(at, "| c | 1 | auto (direct) | 2.910 | 2.0 | 20% | 0.500 | "
+                    "jit | 0.17x |");
     free(md);
     remove_dir("au");
     unlink(csv);
