@@ -118,28 +118,42 @@ static void network_table(FILE *f, const plot_set *s)
     network_line(f, s, -1, "best of ours per layer");
 }
 
-/* "auto -> ALGO (why): ..." names the algorithm auto ran: ALGO. */
-static void auto_ran(FILE *f, const char *impl)
+/* "auto -> ALGO (why): ..." names the algorithm auto ran: ALGO, its
+ * length in *len; NULL for any other text. */
+static const char *auto_target(const char *impl, int *len)
 {
     const char *p = strstr(impl, "-> ");
 
-    if (p == NULL) {
-        md_text(f, impl);
-        return;
-    }
+    if (p == NULL)
+        return NULL;
     p += 3;
-    fprintf(f, "%.*s", (int)strcspn(p, " (:|"), p);
+    *len = (int)strcspn(p, " (:|");
+    return p;
+}
+
+/* What auto ran, or its whole text if that names none. */
+static void auto_ran(FILE *f, const char *impl)
+{
+    int n;
+    const char *p = auto_target(impl, &n);
+
+    if (p == NULL)
+        md_text(f, impl);
+    else
+        fprintf(f, "%.*s", n, p);
 }
 
 /* A row's algorithm, and for auto the one it ran: "auto (direct)". */
 static void algo_name(FILE *f, const bench_row *r)
 {
+    int n;
+    const char *p = NULL;
+
+    if (strcmp(r->algo, "auto") == 0)
+        p = auto_target(r->impl, &n);
     fprintf(f, "%s", r->algo);
-    if (strcmp(r->algo, "auto") != 0 || strstr(r->impl, "-> ") == NULL)
-        return;
-    fprintf(f, " (");
-    auto_ran(f, r->impl);
-    fprintf(f, ")");
+    if (p != NULL)
+        fprintf(f, " (%.*s)", n, p);
 }
 
 /* The best of ours and oneDNN's figures on one layer. */
